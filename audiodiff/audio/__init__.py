@@ -1,0 +1,39 @@
+"""Audio features and inversion: mel spectrograms, dB and range normalisation, vocoders,
+audio I/O (soundfile) and spectrogram plots.
+
+Pipeline: wav [batch, samples] -> ``MelSpectrogram`` -> ``amplitude_to_db`` ->
+``SpectrogramNormalizer.normalize`` ([-1, 1]) -> model; inverse: ``denormalize`` -> dB mel ->
+``Vocoder`` (e.g. ``GriffinLimVocoder``) -> wav.
+"""
+
+from audiodiff.audio.io import AudioReadError, audio_info, read_audio, write_audio
+from audiodiff.audio.mel import (
+    DEFAULT_FLOOR,
+    MelSpectrogram,
+    amplitude_to_db,
+    db_to_amplitude,
+    floor_db,
+    mel_filterbank,
+    pad_or_crop,
+)
+from audiodiff.audio.normalization import SpectrogramNormalizer
+from audiodiff.audio.plotting import plot_spectrograms
+from audiodiff.audio.vocoder import GriffinLimVocoder, Vocoder
+
+__all__ = [
+    "AudioReadError",
+    "DEFAULT_FLOOR",
+    "GriffinLimVocoder",
+    "MelSpectrogram",
+    "SpectrogramNormalizer",
+    "Vocoder",
+    "amplitude_to_db",
+    "audio_info",
+    "db_to_amplitude",
+    "floor_db",
+    "mel_filterbank",
+    "pad_or_crop",
+    "plot_spectrograms",
+    "read_audio",
+    "write_audio",
+]

@@ -1,0 +1,22 @@
+"""Training: ``DiffusionBrain`` (SpeechBrain Brain with EMA, sampling, checkpoints) and helpers."""
+
+from audiodiff.training.brain import DiffusionBrain, NonFiniteLossError
+from audiodiff.training.conditioning import label_classes
+from audiodiff.training.samples import (
+    label_grid,
+    labels_to_tensors,
+    parse_sample_name,
+    sample_name,
+    write_sample_folder,
+)
+
+__all__ = [
+    "DiffusionBrain",
+    "NonFiniteLossError",
+    "label_classes",
+    "label_grid",
+    "labels_to_tensors",
+    "parse_sample_name",
+    "sample_name",
+    "write_sample_folder",
+]

@@ -1,0 +1,5 @@
+"""Errors raised by dataset preparation."""
+
+
+class DataFolderError(FileNotFoundError):
+    """A dataset folder is missing or holds no usable audio; the message names the flag to pass."""

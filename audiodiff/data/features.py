@@ -1,0 +1,168 @@
+"""Fixed-size dB mel features for a manifest, with an on-disk cache."""
+
+import hashlib
+import json
+import logging
+import os
+
+import torch
+from tqdm import tqdm
+
+from audiodiff.audio.io import AudioReadError, read_audio
+from audiodiff.audio.mel import amplitude_to_db, floor_db, pad_or_crop
+from audiodiff.data.manifest import read_manifest, warn_skipped
+
+logger = logging.getLogger(__name__)
+
+_CACHE_VERSION = 1
+
+
+def _mel_settings(mel):
+    if hasattr(mel, "settings"):
+        return mel.settings()
+    return {"repr": repr(mel)}
+
+
+def features_cache_key(manifest_path, mel, sample_rate, num_frames):
+    """Hash of (manifest content, mel settings, sample rate, frame count) keying the cache.
+
+    Arguments
+    ---------
+    manifest_path : str or os.PathLike
+        JSON manifest.
+    mel : torch.nn.Module
+        Mel transform (its ``settings()`` if it has them, else its ``repr``).
+    sample_rate : int
+        Rate the audio is resampled to.
+    num_frames : int
+        Frames per example.
+
+    Returns
+    -------
+    str
+        Hex SHA-256 digest.
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> from audiodiff.audio.mel import MelSpectrogram
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.json")
+    >>> _ = open(path, "w").write("{}")
+    >>> key = features_cache_key(path, MelSpectrogram(), 16000, 64)
+    >>> key == features_cache_key(path, MelSpectrogram(n_mels=40), 16000, 64)
+    False
+    """
+    with open(manifest_path, "rb") as f:
+        manifest_hash = hashlib.sha256(f.read()).hexdigest()
+    settings = {
+        "version": _CACHE_VERSION,
+        "manifest": manifest_hash,
+        "mel": _mel_settings(mel),
+        "sample_rate": sample_rate,
+        "num_frames": num_frames,
+        "floor_db": floor_db(),
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+@torch.no_grad()
+def compute_features(
+    manifest_path, mel, *, sample_rate=16000, num_frames=64, cache_path=None, progress=True
+):
+    """dB mel spectrograms of every utterance of a manifest, padded or cropped to a fixed size.
+
+    Each wav is read (resampled to ``sample_rate``), turned into ``amplitude_to_db(mel(wav))``
+    and left-aligned: cropped to ``num_frames``, or padded at the end with the dB floor
+    (-100 dB, silence). Files that fail to read are skipped, counted and warned about. With
+    ``cache_path``, the result is saved with ``torch.save`` under a key hashing the manifest
+    content, the mel settings, ``sample_rate`` and ``num_frames``; a later call with the same
+    key loads it instead of recomputing.
+
+    Arguments
+    ---------
+    manifest_path : str or os.PathLike
+        JSON manifest with ``wav``, ``digit`` and ``speaker`` fields.
+    mel : torch.nn.Module
+        Mel transform, wav [batch, samples] -> [batch, n_mels, frames], e.g.
+        ``MelSpectrogram``; features are computed on its device and returned on the CPU.
+    sample_rate : int
+        Sample rate the audio is resampled to (must match ``mel.sample_rate`` if it has one).
+    num_frames : int
+        Frames per example.
+    cache_path : str or os.PathLike, optional
+        Cache file (``.pt``).
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    dict
+        ``mel_db``: [N, n_mels, num_frames] float; ``lengths``: [N] valid fraction of frames
+        before padding, in (0, 1]; ``digit``: [N] long; ``speaker``: list of N str; ``ids``:
+        list of N utterance ids (manifest order).
+
+    Example
+    -------
+    >>> import tempfile, os, torch
+    >>> from audiodiff.audio import MelSpectrogram, write_audio
+    >>> from audiodiff.data.manifest import write_manifest
+    >>> folder = tempfile.mkdtemp()
+    >>> write_audio(f"{folder}/a.wav", 0.1 * torch.randn(2560), 16000)
+    >>> write_manifest(f"{folder}/m.json",
+    ...                {"a": {"wav": f"{folder}/a.wav", "digit": 1, "speaker": "x"}})
+    >>> feats = compute_features(f"{folder}/m.json", MelSpectrogram(), num_frames=16,
+    ...                          progress=False)
+    >>> feats["mel_db"].shape, feats["lengths"].tolist()
+    (torch.Size([1, 80, 16]), [0.6875])
+    """
+    mel_rate = getattr(mel, "sample_rate", sample_rate)
+    if mel_rate != sample_rate:
+        raise ValueError(f"sample_rate={sample_rate} differs from the mel's {mel_rate}")
+    key = None
+    if cache_path is not None:
+        key = features_cache_key(manifest_path, mel, sample_rate, num_frames)
+        if os.path.isfile(cache_path):
+            try:
+                cached = torch.load(cache_path, map_location="cpu", weights_only=True)
+            except Exception as err:  # unreadable cache: recompute
+                logger.warning("ignoring unreadable feature cache %s (%s)", cache_path, err)
+                cached = {}
+            if cached.get("key") == key:
+                logger.info("loaded features from cache %s", cache_path)
+                return cached["features"]
+
+    manifest = read_manifest(manifest_path)
+    device = next(iter(mel.buffers()), torch.empty(0)).device
+    pad_value = floor_db()
+    mels, lengths, digits, speakers, ids, skipped = [], [], [], [], [], []
+    items = tqdm(manifest.items(), desc="mel features", disable=not progress)
+    for utt_id, entry in items:
+        try:
+            wav, _ = read_audio(entry["wav"], sample_rate=sample_rate)
+        except AudioReadError as err:
+            skipped.append((entry["wav"], str(err)))
+            continue
+        mel_db = amplitude_to_db(mel(wav.to(device).unsqueeze(0)))[0].cpu()
+        lengths.append(min(mel_db.shape[-1], num_frames) / num_frames)
+        mels.append(pad_or_crop(mel_db, num_frames, pad_value))
+        digits.append(int(entry["digit"]))
+        speakers.append(str(entry["speaker"]))
+        ids.append(utt_id)
+    warn_skipped(skipped, "unreadable audio files")
+    if not mels:
+        raise ValueError(f"no readable audio in manifest {manifest_path}")
+    features = {
+        "mel_db": torch.stack(mels),
+        "lengths": torch.tensor(lengths, dtype=torch.float32),
+        "digit": torch.tensor(digits, dtype=torch.long),
+        "speaker": speakers,
+        "ids": ids,
+    }
+    if cache_path is not None:
+        parent = os.path.dirname(os.fspath(cache_path))
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        tmp = f"{os.fspath(cache_path)}.tmp"
+        torch.save({"key": key, "features": features}, tmp)
+        os.replace(tmp, cache_path)
+    return features

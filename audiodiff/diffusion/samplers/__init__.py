@@ -1,0 +1,39 @@
+"""Samplers: small functions over the denoiser contract ``denoiser(x_t, t, **cond) -> eps``.
+
+Every sampler has the signature ``sample_x(denoiser, x, schedule, *, steps, cond=None,
+uncond=None, guidance_scale=1.0, generator=None, clip_x0=None, callback=None,
+progress=False, ...)``, starts from the noise ``x`` = x_T and returns x0 samples. Select one
+by name with ``get_sampler``, or from YAML with
+``!name:audiodiff.diffusion.samplers.sample_ddim {steps: 50}``.
+"""
+
+from audiodiff.diffusion.samplers.ddim import sample_ddim
+from audiodiff.diffusion.samplers.ddpm import sample_ddpm
+from audiodiff.diffusion.samplers.dpm_solver import sample_dpm_solver
+
+SAMPLERS = {"ddpm": sample_ddpm, "ddim": sample_ddim, "dpm_solver": sample_dpm_solver}
+
+
+def get_sampler(name):
+    """Return the sampler function called ``name``.
+
+    Arguments
+    ---------
+    name : str
+        One of the keys of ``SAMPLERS``: "ddpm", "ddim", "dpm_solver".
+
+    Returns
+    -------
+    callable
+
+    Example
+    -------
+    >>> get_sampler("ddim").__name__
+    'sample_ddim'
+    """
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}; choose one of {sorted(SAMPLERS)}")
+    return SAMPLERS[name]
+
+
+__all__ = ["SAMPLERS", "get_sampler", "sample_ddim", "sample_ddpm", "sample_dpm_solver"]

@@ -1,0 +1,161 @@
+"""Load a trained spectrogram-diffusion experiment folder and generate labelled audio."""
+
+import glob
+import json
+import os
+
+import torch
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.checkpoints import Checkpointer
+
+from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
+from audiodiff.diffusion.generate import sample_from_model
+
+# Keys of a training hparams file that inference must not instantiate (they write files).
+_TRAINING_ONLY = {"checkpointer": None, "train_logger": None}
+
+
+class SpectrogramGenerator:
+    """Generate spoken digits from an experiment folder written by a spectrogram recipe.
+
+    The folder holds ``hyperparams.yaml`` (written by SpeechBrain at training time),
+    ``labels.json`` (digit and speaker names) and ``save/CKPT+*`` checkpoints; the newest
+    checkpoint's EMA weights (or raw weights when there is no EMA) and normalisation
+    statistics are loaded.
+
+    Arguments
+    ---------
+    hparams : dict
+        The loaded hyperparameters (see :meth:`from_hparams`).
+    label_names : dict
+        Label name -> list of class names.
+    device : str
+        "cpu", "cuda", ...
+
+    Example
+    -------
+    >>> gen = SpectrogramGenerator.from_hparams("results/my_exp")  # doctest: +SKIP
+    >>> out = gen.generate(digits=[7], speakers=["jackson"], num=2)  # doctest: +SKIP
+    >>> out["wav"].shape  # doctest: +SKIP
+    torch.Size([2, 16384])
+    """
+
+    def __init__(self, hparams, label_names, device="cpu"):
+        self.hparams = hparams
+        self.label_names = label_names
+        self.device = torch.device(device)
+        for name in ("model", "ema", "normalizer", "schedule", "vocoder"):
+            module = hparams["modules"].get(name)
+            if module is not None:
+                module.to(self.device).eval()
+        self.modules = hparams["modules"]
+        self.label_classes = dict(hparams["label_classes"])
+
+    @classmethod
+    def from_hparams(cls, source, device=None, checkpoint=None):
+        """Load the experiment folder ``source`` (newest checkpoint unless one is named)."""
+        source = os.path.abspath(source)
+        hparams_path = os.path.join(source, "hyperparams.yaml")
+        if not os.path.isfile(hparams_path):
+            raise FileNotFoundError(
+                f"{source} is not an experiment folder: no hyperparams.yaml in it "
+                "(pass the folder that train.py wrote, e.g. results/digit_diffusion/1986)"
+            )
+        with open(hparams_path, encoding="utf-8") as f:
+            hparams = load_hyperpyyaml(f, _TRAINING_ONLY)
+        save_dir = os.path.join(source, "save")
+        if checkpoint is None and not glob.glob(os.path.join(save_dir, "CKPT+*")):
+            raise FileNotFoundError(
+                f"no checkpoint in {save_dir}: train first (with --debug, add "
+                "--debug_persistently so the checkpoint is kept)"
+            )
+        modules = hparams["modules"]
+        recoverables = {k: modules[k] for k in ("model", "ema", "normalizer") if k in modules}
+        checkpointer = Checkpointer(save_dir, recoverables=recoverables)
+        if checkpoint is not None:
+            ckpt = next(c for c in checkpointer.list_checkpoints() if c.path.name == checkpoint)
+            checkpointer.load_checkpoint(ckpt)
+        else:
+            checkpointer.recover_if_possible()
+        labels_path = os.path.join(source, "labels.json")
+        label_names = {}
+        if os.path.isfile(labels_path):
+            with open(labels_path, encoding="utf-8") as f:
+                label_names = json.load(f)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        return cls(hparams, label_names, device=device)
+
+    # ---- labels -----------------------------------------------------------------------------
+    def _resolve(self, name, values):
+        """Map user values (indices or names) to class indices, with clear errors."""
+        if values is None:
+            return None
+        if name not in self.label_classes:
+            known = ", ".join(self.label_classes) or "nothing (unconditional)"
+            raise ValueError(f"this model is not {name}-conditioned (it is conditioned on {known})")
+        names = [str(n) for n in self.label_names.get(name, [])]
+        num = self.label_classes[name]
+        out = []
+        for value in values:
+            text = str(value)
+            if text in names and not text.isdigit():
+                out.append(names.index(text))
+            elif text.lstrip("-").isdigit() and 0 <= int(text) < num:
+                out.append(int(text))
+            else:
+                listing = f"0-{num - 1}" + (f" ({', '.join(names)})" if names else "")
+                raise ValueError(f"unknown {name} {value!r}: this model knows {listing}")
+        return out
+
+    # ---- generation -------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, digits=None, speakers=None, num=1, *, sampler=None, steps=None,
+                 guidance_scale=None, seed=0, batch_size=256, progress=False):
+        """Generate ``num`` samples for every combination of the given digits/speakers.
+
+        Labels the model is conditioned on but not given are sampled for every class.
+
+        Returns
+        -------
+        dict with ``wav`` [n, samples], ``mel_db`` [n, n_mels, frames], ``grid`` (labels).
+        """
+        hp = self.hparams
+        values = {"digit": self._resolve("digit", digits), "speaker": self._resolve("speaker", speakers)}
+        values = {k: v for k, v in values.items() if v is not None}
+        grid = label_grid(self.label_classes, num, values=values)
+        model = self.modules["ema"].averaged if self.modules.get("ema") else self.modules["model"]
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        autocast = torch.bfloat16 if self.device.type == "cuda" else None
+        mels, wavs = [], []
+        for start in range(0, len(grid), batch_size):
+            chunk = grid[start : start + batch_size]
+            x0 = sample_from_model(
+                model,
+                self.modules["schedule"],
+                (len(chunk), *hp["sample_shape"]),
+                prediction=hp["prediction"],
+                labels=labels_to_tensors(chunk, device=self.device),
+                sampler=sampler or hp["sampler"],
+                steps=steps or hp["sample_steps"],
+                guidance_scale=hp["guidance_scale"] if guidance_scale is None else guidance_scale,
+                eta=hp.get("eta", 0.0),
+                clip_x0=hp.get("clip_x0"),
+                generator=generator,
+                autocast_dtype=autocast,
+                progress=progress,
+            )
+            mel_db = self.modules["normalizer"].denormalize(x0.squeeze(1))
+            mels.append(mel_db)
+            wavs.append(self.modules["vocoder"](mel_db))
+        return {"wav": torch.cat(wavs), "mel_db": torch.cat(mels), "grid": grid}
+
+    def save(self, out_dir, result):
+        """Write the result of :meth:`generate` as ``out_dir/wav/*.wav`` + a PNG grid."""
+        return write_sample_folder(
+            out_dir,
+            result["wav"],
+            result["mel_db"],
+            result["grid"],
+            self.hparams["sample_rate"],
+            label_names=self.label_names,
+        )

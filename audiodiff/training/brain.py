@@ -1,0 +1,176 @@
+"""``DiffusionBrain``: what every diffusion recipe repeats, on top of ``speechbrain.Brain``.
+
+EMA weights, bf16 autocast (SpeechBrain's ``--precision bf16``), a training-time budget,
+a clear stop on a non-finite loss, epoch-end sampling (wav + spectrogram PNG) and
+checkpoint/resume. A recipe subclasses it and implements :meth:`DiffusionBrain.batch_inputs`.
+"""
+
+import logging
+import os
+import time
+
+import speechbrain as sb
+import torch
+
+from audiodiff.diffusion import diffusion_loss
+from audiodiff.diffusion.generate import sample_from_model
+from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
+
+logger = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised when the training loss is NaN or infinite (training stops)."""
+
+
+class DiffusionBrain(sb.Brain):
+    """Train a denoising diffusion model on normalised spectrograms and sample from it.
+
+    Modules (from the YAML ``modules`` dict): ``model`` (network ``model(x_t, t, **labels)``),
+    ``schedule`` (:class:`audiodiff.diffusion.NoiseSchedule`), ``normalizer``
+    (:class:`audiodiff.audio.SpectrogramNormalizer`), ``vocoder`` (an
+    :class:`audiodiff.audio.Vocoder`) and optionally ``ema`` (:class:`audiodiff.diffusion.EMA`).
+
+    Hparams read: ``prediction``, ``label_classes``, ``epoch_counter``, ``train_logger``,
+    ``samples_folder``, ``sample_shape``, ``sampler``, ``sample_steps``, ``guidance_scale``,
+    ``samples_per_label``, ``sample_every``, ``ckpt_every``, and optionally ``eta``,
+    ``clip_x0``, ``max_train_minutes``, ``sample_seed``, ``label_names``, ``sample_rate``.
+
+    Subclasses implement :meth:`batch_inputs`.
+    """
+
+    def batch_inputs(self, batch):
+        """Return ``(features_db [B, n_mels, frames], labels dict, mask or None)``."""
+        raise NotImplementedError
+
+    # ---- training -------------------------------------------------------------------------
+    def compute_forward(self, batch, stage):
+        """Diffusion loss on the normalised batch (one random step t per example)."""
+        features_db, labels, mask = self.batch_inputs(batch)
+        x0 = self.modules.normalizer.normalize(features_db).unsqueeze(1)
+        if mask is not None:
+            mask = mask.unsqueeze(1)
+        return diffusion_loss(
+            self.modules.model,
+            x0,
+            self.modules.schedule,
+            prediction=self.hparams.prediction,
+            cond=labels,
+            mask=mask,
+        )
+
+    def compute_objectives(self, predictions, batch, stage):
+        """The loss is computed in :meth:`compute_forward`."""
+        return predictions
+
+    def on_fit_start(self):
+        """Recover the last checkpoint (SpeechBrain) and start the training clock."""
+        super().on_fit_start()
+        self._fit_start_time = time.time()
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step):
+        """Update the EMA weights after each optimizer step."""
+        if should_step and "ema" in self.modules:
+            self.modules.ema.update(self.modules.model)
+
+    def check_loss_isfinite(self, loss):
+        """Stop at once on a NaN/inf loss: the last good checkpoint stays on disk."""
+        if not torch.isfinite(loss):
+            ckpt_dir = getattr(self.checkpointer, "checkpoints_dir", None)
+            raise NonFiniteLossError(
+                f"training loss became {float(loss)} (step {self.optimizer_step}); stopped. "
+                f"The last good checkpoint is kept in {ckpt_dir}. "
+                "Try a lower --lr or --precision fp32."
+            )
+
+    @property
+    def _optimizer_step_limit_exceeded(self):
+        """True once ``optimizer_step_limit`` or ``max_train_minutes`` is reached."""
+        budget = getattr(self.hparams, "max_train_minutes", None)
+        start = getattr(self, "_fit_start_time", None)
+        if budget and start is not None and time.time() - start > 60 * budget:
+            if not getattr(self, "_budget_logged", False):
+                logger.info(f"Training-time budget of {budget} min reached: stopping.")
+                self._budget_logged = True
+            return True
+        return super()._optimizer_step_limit_exceeded
+
+    def _is_last_epoch(self, epoch):
+        limit = self.hparams.epoch_counter.limit
+        debug_last = self.debug and epoch == self.debug_epochs
+        return epoch == limit or debug_last or self._optimizer_step_limit_exceeded
+
+    def on_stage_end(self, stage, stage_loss, epoch):
+        """Log losses; at chosen epochs write samples and save a checkpoint."""
+        if stage == sb.Stage.TRAIN:
+            self.train_loss = stage_loss
+            return
+        if stage != sb.Stage.VALID:
+            self.hparams.train_logger.log_stats({"Epoch loaded": epoch}, test_stats={"loss": stage_loss})
+            return
+        last = self._is_last_epoch(epoch)
+        stats = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
+        stats["minutes"] = round((time.time() - self._fit_start_time) / 60, 2)
+        self.hparams.train_logger.log_stats(
+            stats, train_stats={"loss": self.train_loss}, valid_stats={"loss": stage_loss}
+        )
+        if last or epoch % self.hparams.sample_every == 0:
+            self.write_epoch_samples(epoch)
+        if last or epoch % self.hparams.ckpt_every == 0:
+            self.checkpointer.save_and_keep_only(
+                meta={"loss": stage_loss, "epoch": epoch}, num_to_keep=2
+            )
+
+    # ---- sampling -------------------------------------------------------------------------
+    def sampling_model(self):
+        """The EMA network when there is one, else the trained one."""
+        return self.modules.ema.averaged if "ema" in self.modules else self.modules.model
+
+    @torch.no_grad()
+    def generate(self, grid, *, sampler=None, steps=None, guidance_scale=None, seed=None):
+        """Sample one spectrogram + waveform per entry of ``grid`` (a list of label dicts).
+
+        Returns
+        -------
+        (mel_db [n, n_mels, frames], wav [n, samples])
+        """
+        hp = self.hparams
+        device = self.modules.schedule.alpha_bar.device
+        generator = torch.Generator(device=device).manual_seed(
+            getattr(hp, "sample_seed", 0) if seed is None else seed
+        )
+        autocast = torch.bfloat16 if self.eval_precision == "bf16" else None
+        was_training = self.modules.training
+        self.modules.eval()
+        x0 = sample_from_model(
+            self.sampling_model(),
+            self.modules.schedule,
+            (len(grid), *hp.sample_shape),
+            prediction=hp.prediction,
+            labels=labels_to_tensors(grid, device=device),
+            sampler=sampler or hp.sampler,
+            steps=steps or hp.sample_steps,
+            guidance_scale=hp.guidance_scale if guidance_scale is None else guidance_scale,
+            eta=getattr(hp, "eta", 0.0),
+            clip_x0=getattr(hp, "clip_x0", None),
+            generator=generator,
+            autocast_dtype=autocast,
+        )
+        mel_db = self.modules.normalizer.denormalize(x0.squeeze(1))
+        wav = self.modules.vocoder(mel_db)
+        self.modules.train(was_training)
+        return mel_db, wav
+
+    def write_epoch_samples(self, epoch):
+        """Write ``samples_folder/<epoch>/wav/*.wav`` and ``spectrograms.png``."""
+        hp = self.hparams
+        per_label = 1 if self.debug else hp.samples_per_label
+        grid = label_grid(hp.label_classes, per_label)
+        if not hp.label_classes:
+            grid = label_grid({}, hp.samples_per_label if not self.debug else 2)
+        mel_db, wav = self.generate(grid)
+        folder = os.path.join(hp.samples_folder, str(epoch))
+        write_sample_folder(
+            folder, wav, mel_db, grid, hp.sample_rate, label_names=getattr(hp, "label_names", None)
+        )
+        logger.info(f"Wrote {len(grid)} samples to {folder}")
