@@ -4,7 +4,7 @@
 # 50 samples per label with DPM-Solver++ (20 steps, guidance 2.0), score them.
 # Usage: bash benchmarks/gpu_audiomnist_run.sh OUT_DIR [digit|digit_speaker] [TRAIN_MINUTES] [--bench]
 set -uo pipefail
-out=${1:?output folder}; mode=${2:-digit}; minutes=${3:-6.5}; bench=${4:-}
+out=${1:?output folder}; mode=${2:-digit}; minutes=${3:-7}; bench=${4:-}
 mkdir -p "$out"; repo=$(pwd); exp=$repo/results/gpu_$mode; log=$repo/results/gpu_logs_$mode
 mkdir -p "$log"
 flags="--digit_conditioned true"; per=50
@@ -22,7 +22,7 @@ timeout $(python -c "print(int($minutes*60+150))") python train.py hparams/train
   --output_folder "$exp" --base_channels 64 --channel_mults "[1, 2, 2, 4]" --num_res_blocks 2 \
   --attention_levels "[2, 3]" --batch_size 128 --lr 0.0003 --precision bf16 --eval_precision bf16 \
   --max_train_minutes "$minutes" --number_of_epochs 100000 --sample_every 100 --ckpt_every 50 \
-  --samples_per_label 2 --noprogressbar true > "$log/train_stdout.log" 2>&1
+  --samples_per_label 2 --noprogressbar > "$log/train_stdout.log" 2>&1
 echo "train rc=$? wall=$(( $(date +%s) - start )) s" | tee -a "$out/summary.txt"
 cp "$exp/train_log.txt" "$log/train_log.txt"; grep -E "Trainable|epoch_loop|budget" "$exp/log.txt" | tail -3 >> "$out/summary.txt"
 gen_start=$(date +%s)

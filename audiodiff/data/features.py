@@ -1,6 +1,7 @@
 """Fixed-size dB mel features for a manifest, with an on-disk cache."""
 
 import hashlib
+import multiprocessing
 import json
 import logging
 import os
@@ -67,7 +68,14 @@ def features_cache_key(manifest_path, mel, sample_rate, num_frames):
 
 @torch.no_grad()
 def compute_features(
-    manifest_path, mel, *, sample_rate=16000, num_frames=64, cache_path=None, progress=True
+    manifest_path,
+    mel,
+    *,
+    sample_rate=16000,
+    num_frames=64,
+    cache_path=None,
+    progress=True,
+    num_workers=None,
 ):
     """dB mel spectrograms of every utterance of a manifest, padded or cropped to a fixed size.
 
@@ -93,6 +101,9 @@ def compute_features(
         Cache file (``.pt``).
     progress : bool
         Show a tqdm progress bar.
+    num_workers : int, optional
+        Worker processes reading and transforming files (CPU mel only); default: the number
+        of CPU cores, at most 8 (0 or 1: in this process).
 
     Returns
     -------
@@ -135,14 +146,20 @@ def compute_features(
     device = next(iter(mel.buffers()), torch.empty(0)).device
     pad_value = floor_db()
     mels, lengths, digits, speakers, ids, skipped = [], [], [], [], [], []
-    items = tqdm(manifest.items(), desc="mel features", disable=not progress)
-    for utt_id, entry in items:
-        try:
-            wav, _ = read_audio(entry["wav"], sample_rate=sample_rate)
-        except AudioReadError as err:
-            skipped.append((entry["wav"], str(err)))
+    entries = list(manifest.items())
+    if num_workers is None:
+        num_workers = min(8, os.cpu_count() or 1)
+    if device.type != "cpu" or len(entries) < 64:
+        num_workers = 0
+    paths = [entry["wav"] for _, entry in entries]
+    results = _map_features(paths, mel, sample_rate, device, num_workers)
+    items = tqdm(zip(entries, results), total=len(entries), desc="mel features",
+                 disable=not progress)
+    for (utt_id, entry), result in items:
+        if isinstance(result, str):
+            skipped.append((entry["wav"], result))
             continue
-        mel_db = amplitude_to_db(mel(wav.to(device).unsqueeze(0)))[0].cpu()
+        mel_db = result
         lengths.append(min(mel_db.shape[-1], num_frames) / num_frames)
         mels.append(pad_or_crop(mel_db, num_frames, pad_value))
         digits.append(int(entry["digit"]))
@@ -166,3 +183,38 @@ def compute_features(
         torch.save({"key": key, "features": features}, tmp)
         os.replace(tmp, cache_path)
     return features
+
+
+_WORKER_STATE = {}
+
+
+def _worker_init(mel, sample_rate):
+    torch.set_num_threads(1)
+    _WORKER_STATE.update(mel=mel, sample_rate=sample_rate)
+
+
+def _file_features(path, mel=None, sample_rate=None, device=None):
+    """dB mel [n_mels, frames] of one file, or the error message when it cannot be read."""
+    mel = mel if mel is not None else _WORKER_STATE["mel"]
+    sample_rate = sample_rate or _WORKER_STATE["sample_rate"]
+    try:
+        wav, _ = read_audio(path, sample_rate=sample_rate)
+    except AudioReadError as err:
+        return str(err)
+    with torch.no_grad():
+        wav = wav.to(device) if device is not None else wav
+        return amplitude_to_db(mel(wav.unsqueeze(0)))[0].cpu()
+
+
+def _map_features(paths, mel, sample_rate, device, num_workers):
+    """Iterate over the features of ``paths`` (in order), in worker processes if asked."""
+    if num_workers <= 1:
+        return (_file_features(p, mel, sample_rate, device) for p in paths)
+    context = multiprocessing.get_context("fork")
+    pool = context.Pool(num_workers, initializer=_worker_init, initargs=(mel, sample_rate))
+    return _closing_imap(pool, paths)
+
+
+def _closing_imap(pool, paths):
+    with pool:
+        yield from pool.imap(_file_features, paths, chunksize=16)

@@ -17,7 +17,7 @@ import soundfile
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RECIPE = os.path.join(REPO, "recipes", "AudioMNIST", "diffusion")
 TINY = ["--base_channels", "16", "--channel_mults", "[1, 2]", "--attention_levels", "[1]",
-        "--sample_steps", "4", "--batch_size", "8", "--noprogressbar", "true"]
+        "--sample_steps", "4", "--batch_size", "8", "--noprogressbar"]
 
 
 @pytest.fixture(scope="module")
