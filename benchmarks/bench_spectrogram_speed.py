@@ -50,7 +50,8 @@ def timed(fn, device, repeats, warmup=2):
     return sorted(times)[len(times) // 2]
 
 
-def bench_ours(device, batch, repeats, num_samples):
+def bench_ours(device, batch, repeats, num_samples, compile_sampler=False):
+    torch.manual_seed(0)
     model = SpectrogramUNet(**OURS).to(device)
     schedule = make_schedule("cosine", num_steps=1000).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-4, fused=device.type == "cuda")
@@ -67,11 +68,12 @@ def bench_ours(device, batch, repeats, num_samples):
 
     train_s = timed(step, device, repeats)
     model.eval()
+    net = torch.compile(model, mode="reduce-overhead") if compile_sampler else model
     vocoder = GriffinLimVocoder(sample_rate=SR, hop_length=HOP, n_mels=N_MELS).to(device)
     labels = {"digit": torch.arange(num_samples, device=device) % 10}
 
     def sample():
-        return sample_from_model(model, schedule, (num_samples, 1, N_MELS, FRAMES), labels=labels,
+        return sample_from_model(net, schedule, (num_samples, 1, N_MELS, FRAMES), labels=labels,
                                  steps=20, guidance_scale=2.0, clip_x0=1.0,
                                  autocast_dtype=torch.bfloat16 if use_bf16 else None)
 
@@ -119,6 +121,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--json")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time sampling through torch.compile(mode='reduce-overhead')")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
@@ -127,8 +131,15 @@ def main():
         torch.backends.cudnn.benchmark = True
     reps = 2 if args.quick else 20
     peer_samples = 2 if args.quick else 10
-    ours = {n: bench_ours(device, 8 if args.quick else 128, reps, n)
-            for n in ([2] if args.quick else [10, 100])}
+    sizes = [2] if args.quick else [10, 100]
+    ours = {n: bench_ours(device, 8 if args.quick else 128, reps, n) for n in sizes}
+    compiled = {}
+    if args.compile:
+        try:
+            compiled = {n: bench_ours(device, 8 if args.quick else 128, reps, n, True)
+                        for n in sizes}
+        except Exception as err:  # report the eager numbers even if compilation fails
+            print(f"torch.compile sampling failed: {err!r}")
     peer = bench_speechbrain(device, 2 if args.quick else 16, reps, peer_samples)
     name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
     o10 = ours[min(ours)]
@@ -144,6 +155,12 @@ def main():
                      f"{peer['rtf_model'] / res['rtf_model']:.0f}x"))
         rows.append((f"sampling {n}, RTF incl. Griffin-Lim", f"{res['rtf_with_vocoder']:.5f}", "-",
                      f"{peer['rtf_model'] / res['rtf_with_vocoder']:.0f}x"))
+    for n, res in compiled.items():
+        rows.append((f"sampling {n}, model RTF, torch.compile", f"{res['rtf_model']:.5f}",
+                     f"{peer['rtf_model']:.4f} ({peer['num_samples']} samples)",
+                     f"{peer['rtf_model'] / res['rtf_model']:.0f}x"))
+        rows.append((f"sampling {n}, RTF incl. GL, torch.compile", f"{res['rtf_with_vocoder']:.5f}",
+                     "-", f"{peer['rtf_model'] / res['rtf_with_vocoder']:.0f}x"))
     print(f"\nDevice: {name}, torch {torch.__version__}")
     print(f"| {'measure':<40} | {'audiodiff':<28} | {'SpeechBrain':<28} | ratio |")
     print(f"|{'-' * 42}|{'-' * 30}|{'-' * 30}|-------|")
@@ -151,7 +168,8 @@ def main():
         print(f"| {r[0]:<40} | {r[1]:<28} | {r[2]:<28} | {r[3]:>5} |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"device": name, "torch": torch.__version__, "ours": ours, "speechbrain": peer},
+            json.dump({"device": name, "torch": torch.__version__, "ours": ours,
+                       "ours_compiled": compiled, "speechbrain": peer},
                       f, indent=1)
 
 

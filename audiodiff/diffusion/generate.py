@@ -105,7 +105,7 @@ def sample_from_model(
         )
         with ctx:
             out = model(x_t, t, **cond)
-        return out.to(x_t.dtype)
+        return out.to(x_t.dtype, copy=True)  # a fresh tensor: safe with CUDA-graph outputs
 
     denoiser = EpsDenoiser(network, schedule, prediction=prediction)
     extra = {"eta": eta} if sampler == "ddim" else {}

@@ -29,13 +29,16 @@ def parse_args(argv):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the network (GPU)")
     return parser.parse_args(argv)
 
 
 def main(argv):
     args = parse_args(argv)
     try:
-        generator = SpectrogramGenerator.from_hparams(args.experiment, device=args.device)
+        generator = SpectrogramGenerator.from_hparams(
+            args.experiment, device=args.device, compile=args.compile
+        )
         start = time.time()
         result = generator.generate(
             digits=args.digits,
