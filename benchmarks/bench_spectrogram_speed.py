@@ -27,8 +27,14 @@ from audiodiff.nets import SpectrogramUNet
 
 N_MELS, FRAMES, HOP, SR = 80, 64, 256, 16000
 AUDIO_SECONDS = FRAMES * HOP / SR
-OURS = dict(base_channels=64, channel_mults=(1, 2, 2, 4), num_res_blocks=2, attention_levels=(2, 3),
-            label_classes={"digit": 10}, cond_drop_prob=0.1)
+OURS = dict(
+    base_channels=64,
+    channel_mults=(1, 2, 2, 4),
+    num_res_blocks=2,
+    attention_levels=(2, 3),
+    label_classes={"digit": 10},
+    cond_drop_prob=0.1,
+)
 
 
 def sync(device):
@@ -73,17 +79,28 @@ def bench_ours(device, batch, repeats, num_samples, compile_sampler=False):
     labels = {"digit": torch.arange(num_samples, device=device) % 10}
 
     def sample():
-        return sample_from_model(net, schedule, (num_samples, 1, N_MELS, FRAMES), labels=labels,
-                                 steps=20, guidance_scale=2.0, clip_x0=1.0,
-                                 autocast_dtype=torch.bfloat16 if use_bf16 else None)
+        return sample_from_model(
+            net,
+            schedule,
+            (num_samples, 1, N_MELS, FRAMES),
+            labels=labels,
+            steps=20,
+            guidance_scale=2.0,
+            clip_x0=1.0,
+            autocast_dtype=torch.bfloat16 if use_bf16 else None,
+        )
 
     sample_s = timed(sample, device, max(1, repeats // 5), warmup=1)
     mel = sample() * 40 - 60
     vocode_s = timed(lambda: vocoder(mel), device, max(1, repeats // 5), warmup=1)
     return {
         "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
-        "train_step_s": train_s, "train_batch": batch, "train_samples_per_s": batch / train_s,
-        "sample_s": sample_s, "vocoder_s": vocode_s, "num_samples": num_samples,
+        "train_step_s": train_s,
+        "train_batch": batch,
+        "train_samples_per_s": batch / train_s,
+        "sample_s": sample_s,
+        "vocoder_s": vocode_s,
+        "num_samples": num_samples,
         "rtf_model": sample_s / (num_samples * AUDIO_SECONDS),
         "rtf_with_vocoder": (sample_s + vocode_s) / (num_samples * AUDIO_SECONDS),
     }
@@ -93,9 +110,17 @@ def bench_speechbrain(device, batch, repeats, num_samples):
     from speechbrain.nnet.diffusion import DenoisingDiffusion, LengthMaskedGaussianNoise
     from speechbrain.nnet.unet import UNetModel
 
-    unet = UNetModel(in_channels=1, model_channels=128, out_channels=1, num_res_blocks=4,
-                     attention_resolutions=[32, 16, 8], dropout=0.25).to(device)
-    diffusion = DenoisingDiffusion(unet, timesteps=250, noise=LengthMaskedGaussianNoise()).to(device)
+    unet = UNetModel(
+        in_channels=1,
+        model_channels=128,
+        out_channels=1,
+        num_res_blocks=4,
+        attention_resolutions=[32, 16, 8],
+        dropout=0.25,
+    ).to(device)
+    diffusion = DenoisingDiffusion(unet, timesteps=250, noise=LengthMaskedGaussianNoise()).to(
+        device
+    )
     opt = torch.optim.AdamW(unet.parameters(), lr=2e-4)
     x0 = torch.randn(batch, 1, N_MELS, FRAMES, device=device)
 
@@ -108,11 +133,16 @@ def bench_speechbrain(device, batch, repeats, num_samples):
 
     train_s = timed(step, device, repeats)
     unet.eval()
-    sample_s = timed(lambda: diffusion.sample((num_samples, 1, N_MELS, FRAMES)), device, 1, warmup=1)
+    sample_s = timed(
+        lambda: diffusion.sample((num_samples, 1, N_MELS, FRAMES)), device, 1, warmup=1
+    )
     return {
         "params_M": sum(p.numel() for p in unet.parameters()) / 1e6,
-        "train_step_s": train_s, "train_batch": batch, "train_samples_per_s": batch / train_s,
-        "sample_s": sample_s, "num_samples": num_samples,
+        "train_step_s": train_s,
+        "train_batch": batch,
+        "train_samples_per_s": batch / train_s,
+        "sample_s": sample_s,
+        "num_samples": num_samples,
         "rtf_model": sample_s / (num_samples * AUDIO_SECONDS),
     }
 
@@ -121,8 +151,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--json")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a CPU smoke run")
-    parser.add_argument("--compile", action="store_true",
-                        help="also time sampling through torch.compile(mode='reduce-overhead')")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="also time sampling through torch.compile(mode='reduce-overhead')",
+    )
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
@@ -136,8 +169,9 @@ def main():
     compiled = {}
     if args.compile:
         try:
-            compiled = {n: bench_ours(device, 8 if args.quick else 128, reps, n, True)
-                        for n in sizes}
+            compiled = {
+                n: bench_ours(device, 8 if args.quick else 128, reps, n, True) for n in sizes
+            }
         except Exception as err:  # report the eager numbers even if compilation fails
             print(f"torch.compile sampling failed: {err!r}")
     peer = bench_speechbrain(device, 2 if args.quick else 16, reps, peer_samples)
@@ -145,22 +179,47 @@ def main():
     o10 = ours[min(ours)]
     rows = [
         ("parameters (M)", f"{o10['params_M']:.1f}", f"{peer['params_M']:.1f}", ""),
-        ("train samples/s", f"{o10['train_samples_per_s']:.0f} (batch {o10['train_batch']}, bf16)",
-         f"{peer['train_samples_per_s']:.0f} (batch {peer['train_batch']}, fp32)",
-         f"{o10['train_samples_per_s'] / peer['train_samples_per_s']:.1f}x"),
+        (
+            "train samples/s",
+            f"{o10['train_samples_per_s']:.0f} (batch {o10['train_batch']}, bf16)",
+            f"{peer['train_samples_per_s']:.0f} (batch {peer['train_batch']}, fp32)",
+            f"{o10['train_samples_per_s'] / peer['train_samples_per_s']:.1f}x",
+        ),
     ]
     for n, res in ours.items():
-        rows.append((f"sampling {n} x {AUDIO_SECONDS:.2f} s, model RTF", f"{res['rtf_model']:.5f}",
-                     f"{peer['rtf_model']:.4f} ({peer['num_samples']} samples)",
-                     f"{peer['rtf_model'] / res['rtf_model']:.0f}x"))
-        rows.append((f"sampling {n}, RTF incl. Griffin-Lim", f"{res['rtf_with_vocoder']:.5f}", "-",
-                     f"{peer['rtf_model'] / res['rtf_with_vocoder']:.0f}x"))
+        rows.append(
+            (
+                f"sampling {n} x {AUDIO_SECONDS:.2f} s, model RTF",
+                f"{res['rtf_model']:.5f}",
+                f"{peer['rtf_model']:.4f} ({peer['num_samples']} samples)",
+                f"{peer['rtf_model'] / res['rtf_model']:.0f}x",
+            )
+        )
+        rows.append(
+            (
+                f"sampling {n}, RTF incl. Griffin-Lim",
+                f"{res['rtf_with_vocoder']:.5f}",
+                "-",
+                f"{peer['rtf_model'] / res['rtf_with_vocoder']:.0f}x",
+            )
+        )
     for n, res in compiled.items():
-        rows.append((f"sampling {n}, model RTF, torch.compile", f"{res['rtf_model']:.5f}",
-                     f"{peer['rtf_model']:.4f} ({peer['num_samples']} samples)",
-                     f"{peer['rtf_model'] / res['rtf_model']:.0f}x"))
-        rows.append((f"sampling {n}, RTF incl. GL, torch.compile", f"{res['rtf_with_vocoder']:.5f}",
-                     "-", f"{peer['rtf_model'] / res['rtf_with_vocoder']:.0f}x"))
+        rows.append(
+            (
+                f"sampling {n}, model RTF, torch.compile",
+                f"{res['rtf_model']:.5f}",
+                f"{peer['rtf_model']:.4f} ({peer['num_samples']} samples)",
+                f"{peer['rtf_model'] / res['rtf_model']:.0f}x",
+            )
+        )
+        rows.append(
+            (
+                f"sampling {n}, RTF incl. GL, torch.compile",
+                f"{res['rtf_with_vocoder']:.5f}",
+                "-",
+                f"{peer['rtf_model'] / res['rtf_with_vocoder']:.0f}x",
+            )
+        )
     print(f"\nDevice: {name}, torch {torch.__version__}")
     print(f"| {'measure':<40} | {'audiodiff':<28} | {'SpeechBrain':<28} | ratio |")
     print(f"|{'-' * 42}|{'-' * 30}|{'-' * 30}|-------|")
@@ -168,9 +227,17 @@ def main():
         print(f"| {r[0]:<40} | {r[1]:<28} | {r[2]:<28} | {r[3]:>5} |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"device": name, "torch": torch.__version__, "ours": ours,
-                       "ours_compiled": compiled, "speechbrain": peer},
-                      f, indent=1)
+            json.dump(
+                {
+                    "device": name,
+                    "torch": torch.__version__,
+                    "ours": ours,
+                    "ours_compiled": compiled,
+                    "speechbrain": peer,
+                },
+                f,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

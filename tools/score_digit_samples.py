@@ -26,8 +26,14 @@ import time
 import torch
 import torch.nn.functional as F
 
-from audiodiff.audio import MelSpectrogram, SpectrogramNormalizer, amplitude_to_db, floor_db, pad_or_crop
-from audiodiff.audio import read_audio
+from audiodiff.audio import (
+    MelSpectrogram,
+    SpectrogramNormalizer,
+    amplitude_to_db,
+    floor_db,
+    pad_or_crop,
+    read_audio,
+)
 from audiodiff.data import BUNDLED_FSDD, compute_features, prepare_fsdd
 from audiodiff.nets import SpectrogramClassifier
 from audiodiff.training import parse_sample_name
@@ -36,8 +42,9 @@ SAMPLE_RATE, NUM_FRAMES = 16000, 64
 
 
 def _features(manifest, mel, cache):
-    return compute_features(manifest, mel, sample_rate=SAMPLE_RATE, num_frames=NUM_FRAMES,
-                            cache_path=cache)
+    return compute_features(
+        manifest, mel, sample_rate=SAMPLE_RATE, num_frames=NUM_FRAMES, cache_path=cache
+    )
 
 
 def _augment(x, generator):
@@ -59,8 +66,10 @@ def train(args):
     manifests = prepare_fsdd(args.data_folder or BUNDLED_FSDD, prep)
     speakers = list(json.load(open(manifests["speakers"], encoding="utf-8")))
     mel = MelSpectrogram(sample_rate=SAMPLE_RATE)
-    data = {s: _features(manifests[s], mel, os.path.join(prep, f"feat_{s}.pt"))
-            for s in ("train", "valid", "test")}
+    data = {
+        s: _features(manifests[s], mel, os.path.join(prep, f"feat_{s}.pt"))
+        for s in ("train", "valid", "test")
+    }
     norm = SpectrogramNormalizer()
     norm.fit(data["train"]["mel_db"])
     tensors = {}
@@ -72,7 +81,9 @@ def train(args):
     x, d, s = (t.to(device) for t in tensors["train"])
     gen = torch.Generator().manual_seed(args.seed)
     steps_per_epoch = max(1, len(x) // args.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=args.epochs * steps_per_epoch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, args.lr, total_steps=args.epochs * steps_per_epoch
+    )
     start = time.time()
     for epoch in range(args.epochs):
         model.train()
@@ -88,14 +99,21 @@ def train(args):
             sched.step()
         if (epoch + 1) % 5 == 0 or epoch + 1 == args.epochs:
             acc = evaluate(model, *tensors["valid"], device)
-            print(f"epoch {epoch + 1}: loss {loss.item():.3f} valid digit {acc['digit']:.3f} "
-                  f"speaker {acc['speaker']:.3f} ({time.time() - start:.0f} s)")
+            print(
+                f"epoch {epoch + 1}: loss {loss.item():.3f} valid digit {acc['digit']:.3f} "
+                f"speaker {acc['speaker']:.3f} ({time.time() - start:.0f} s)"
+            )
     test = evaluate(model, *tensors["test"], device)
     os.makedirs(args.out, exist_ok=True)
-    torch.save({"model": model.state_dict(), "normalizer": norm.state_dict(), "speakers": speakers},
-               os.path.join(args.out, "classifier.pt"))
-    result = {"test_digit_acc": test["digit"], "test_speaker_acc": test["speaker"],
-              "test_items": len(tensors["test"][0])}
+    torch.save(
+        {"model": model.state_dict(), "normalizer": norm.state_dict(), "speakers": speakers},
+        os.path.join(args.out, "classifier.pt"),
+    )
+    result = {
+        "test_digit_acc": test["digit"],
+        "test_speaker_acc": test["speaker"],
+        "test_items": len(tensors["test"][0]),
+    }
     json.dump(result, open(os.path.join(args.out, "test_accuracy.json"), "w"))
     print(json.dumps(result))
 

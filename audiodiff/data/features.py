@@ -1,9 +1,9 @@
 """Fixed-size dB mel features for a manifest, with an on-disk cache."""
 
 import hashlib
-import multiprocessing
 import json
 import logging
+import multiprocessing
 import os
 
 import torch

@@ -8,8 +8,8 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.checkpoints import Checkpointer
 
-from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 from audiodiff.diffusion.generate import sample_from_model
+from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 
 # Keys of a training hparams file that inference must not instantiate (they write files).
 _TRAINING_ONLY = {"checkpointer": None, "train_logger": None}
@@ -31,13 +31,15 @@ class SpectrogramGenerator:
         Label name -> list of class names.
     device : str
         "cpu", "cuda", ...
+    compile : bool
+        Sample through ``torch.compile(mode="reduce-overhead")`` (CUDA graphs; GPU).
 
-    Example
-    -------
-    >>> gen = SpectrogramGenerator.from_hparams("results/my_exp")  # doctest: +SKIP
-    >>> out = gen.generate(digits=[7], speakers=["jackson"], num=2)  # doctest: +SKIP
-    >>> out["wav"].shape  # doctest: +SKIP
-    torch.Size([2, 16384])
+    Example (needs a trained experiment folder; ``tests/recipes`` runs this path)::
+
+        gen = SpectrogramGenerator.from_hparams("results/digit_diffusion/1986")
+        out = gen.generate(digits=[7], speakers=["jackson"], num=2)
+        out["wav"].shape  # torch.Size([2, 16384])
+        gen.save("my_samples", out)
     """
 
     def __init__(self, hparams, label_names, device="cpu", compile=False):
@@ -115,8 +117,19 @@ class SpectrogramGenerator:
 
     # ---- generation -------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, digits=None, speakers=None, num=1, *, sampler=None, steps=None,
-                 guidance_scale=None, seed=0, batch_size=256, progress=False):
+    def generate(
+        self,
+        digits=None,
+        speakers=None,
+        num=1,
+        *,
+        sampler=None,
+        steps=None,
+        guidance_scale=None,
+        seed=0,
+        batch_size=256,
+        progress=False,
+    ):
         """Generate ``num`` samples for every combination of the given digits/speakers.
 
         Labels the model is conditioned on but not given are sampled for every class.
@@ -126,7 +139,10 @@ class SpectrogramGenerator:
         dict with ``wav`` [n, samples], ``mel_db`` [n, n_mels, frames], ``grid`` (labels).
         """
         hp = self.hparams
-        values = {"digit": self._resolve("digit", digits), "speaker": self._resolve("speaker", speakers)}
+        values = {
+            "digit": self._resolve("digit", digits),
+            "speaker": self._resolve("speaker", speakers),
+        }
         values = {k: v for k, v in values.items() if v is not None}
         grid = label_grid(self.label_classes, num, values=values)
         model = self.sampling_model

@@ -106,7 +106,9 @@ class DiffusionBrain(sb.Brain):
             self.train_loss = stage_loss
             return
         if stage != sb.Stage.VALID:
-            self.hparams.train_logger.log_stats({"Epoch loaded": epoch}, test_stats={"loss": stage_loss})
+            self.hparams.train_logger.log_stats(
+                {"Epoch loaded": epoch}, test_stats={"loss": stage_loss}
+            )
             return
         last = self._is_last_epoch(epoch)
         stats = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}

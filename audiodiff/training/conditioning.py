@@ -1,7 +1,9 @@
 """Which labels a model is conditioned on, from the recipe's flags (used in YAML)."""
 
 
-def label_classes(digit_conditioned=False, speaker_conditioned=False, num_digits=10, num_speakers=0):
+def label_classes(
+    digit_conditioned=False, speaker_conditioned=False, num_digits=10, num_speakers=0
+):
     """Return the ``label_classes`` dict for the network from the conditioning flags.
 
     Arguments

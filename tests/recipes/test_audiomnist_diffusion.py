@@ -16,8 +16,19 @@ import soundfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RECIPE = os.path.join(REPO, "recipes", "AudioMNIST", "diffusion")
-TINY = ["--base_channels", "16", "--channel_mults", "[1, 2]", "--attention_levels", "[1]",
-        "--sample_steps", "4", "--batch_size", "8", "--noprogressbar"]
+TINY = [
+    "--base_channels",
+    "16",
+    "--channel_mults",
+    "[1, 2]",
+    "--attention_levels",
+    "[1]",
+    "--sample_steps",
+    "4",
+    "--batch_size",
+    "8",
+    "--noprogressbar",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +38,9 @@ def prepared(tmp_path_factory):
 
 
 def run(args, cwd=RECIPE):
-    proc = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
     return proc
 
 
@@ -44,15 +56,28 @@ def run(args, cwd=RECIPE):
 )
 def test_debug_run_writes_samples(tmp_path, prepared, flags, pattern):
     out = tmp_path / "exp"
-    proc = run(["train.py", "hparams/train.yaml", "--debug", "--output_folder", str(out),
-                "--prepare_folder", prepared, *TINY, *flags])
+    proc = run(
+        [
+            "train.py",
+            "hparams/train.yaml",
+            "--debug",
+            "--output_folder",
+            str(out),
+            "--prepare_folder",
+            prepared,
+            *TINY,
+            *flags,
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     wavs = glob.glob(str(out / "samples" / "*" / "wav" / pattern))
     assert wavs, f"no {pattern} in {out}/samples: {os.listdir(out)}"
     data, sr = soundfile.read(wavs[0])
     assert sr == 16000 and len(data) > 8000 and abs(data).max() > 0
     assert glob.glob(str(out / "samples" / "*" / "spectrograms.png"))
-    expected = (10 if "--digit_conditioned" in flags else 1) * (6 if "--speaker_conditioned" in flags else 1)
+    expected = (10 if "--digit_conditioned" in flags else 1) * (
+        6 if "--speaker_conditioned" in flags else 1
+    )
     folder = os.path.dirname(wavs[0])
     if flags:
         assert len(os.listdir(folder)) == expected
@@ -61,18 +86,53 @@ def test_debug_run_writes_samples(tmp_path, prepared, flags, pattern):
 
 def test_debug_persistently_then_generate(tmp_path, prepared):
     out = tmp_path / "exp"
-    proc = run(["train.py", "hparams/train.yaml", "--debug", "--debug_persistently",
-                "--output_folder", str(out), "--prepare_folder", prepared, *TINY,
-                "--digit_conditioned", "true", "--speaker_conditioned", "true"])
+    proc = run(
+        [
+            "train.py",
+            "hparams/train.yaml",
+            "--debug",
+            "--debug_persistently",
+            "--output_folder",
+            str(out),
+            "--prepare_folder",
+            prepared,
+            *TINY,
+            "--digit_conditioned",
+            "true",
+            "--speaker_conditioned",
+            "true",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert glob.glob(str(out / "save" / "CKPT+*"))
     gen = tmp_path / "gen"
-    proc = run(["generate.py", str(out), "--digits", "0", "7", "--speakers", "2", "--num", "2",
-                "--steps", "3", "--out", str(gen), "--device", "cpu"])
+    proc = run(
+        [
+            "generate.py",
+            str(out),
+            "--digits",
+            "0",
+            "7",
+            "--speakers",
+            "2",
+            "--num",
+            "2",
+            "--steps",
+            "3",
+            "--out",
+            str(gen),
+            "--device",
+            "cpu",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     names = sorted(os.path.basename(p) for p in glob.glob(str(gen / "wav" / "*.wav")))
-    assert names == ["digit0_spk2_000.wav", "digit0_spk2_001.wav",
-                     "digit7_spk2_000.wav", "digit7_spk2_001.wav"]
+    assert names == [
+        "digit0_spk2_000.wav",
+        "digit0_spk2_001.wav",
+        "digit7_spk2_000.wav",
+        "digit7_spk2_001.wav",
+    ]
     labels = json.load(open(gen / "labels.json"))
     assert labels["label_names"]["speaker"][2]
     # Unknown speaker or digit: one clear line, no traceback.
@@ -83,8 +143,17 @@ def test_debug_persistently_then_generate(tmp_path, prepared):
 
 
 def test_missing_data_folder_is_one_clear_line(tmp_path):
-    proc = run(["train.py", "hparams/train.yaml", "--debug", "--output_folder",
-                str(tmp_path / "exp"), "--data_folder", str(tmp_path / "nowhere")])
+    proc = run(
+        [
+            "train.py",
+            "hparams/train.yaml",
+            "--debug",
+            "--output_folder",
+            str(tmp_path / "exp"),
+            "--data_folder",
+            str(tmp_path / "nowhere"),
+        ]
+    )
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert "--data_folder" in proc.stderr.strip().splitlines()[-1]
@@ -92,9 +161,23 @@ def test_missing_data_folder_is_one_clear_line(tmp_path):
 
 def test_resume_continues_from_checkpoint(tmp_path, prepared):
     out = tmp_path / "exp"
-    common = ["train.py", "hparams/train.yaml", "--debug", "--debug_persistently",
-              "--output_folder", str(out), "--prepare_folder", prepared, *TINY,
-              "--digit_conditioned", "true", "--ckpt_every", "1", "--sample_every", "100"]
+    common = [
+        "train.py",
+        "hparams/train.yaml",
+        "--debug",
+        "--debug_persistently",
+        "--output_folder",
+        str(out),
+        "--prepare_folder",
+        prepared,
+        *TINY,
+        "--digit_conditioned",
+        "true",
+        "--ckpt_every",
+        "1",
+        "--sample_every",
+        "100",
+    ]
     proc = run([*common, "--debug_epochs", "1"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = (out / "train_log.txt").read_text()

@@ -33,8 +33,13 @@ class NaNAfter(torch.nn.Module):
 
 def make_brain(tmp_path, model=None, epochs=2, **extra):
     torch.manual_seed(0)
-    net = model or SpectrogramUNet(base_channels=8, channel_mults=(1, 2), attention_levels=(),
-                                   num_res_blocks=1, label_classes={"digit": 10})
+    net = model or SpectrogramUNet(
+        base_channels=8,
+        channel_mults=(1, 2),
+        attention_levels=(),
+        num_res_blocks=1,
+        label_classes={"digit": 10},
+    )
     # make the output depend on the input from the start (the last conv is zero-initialised)
     normalizer = SpectrogramNormalizer(low_db=-100.0, high_db=0.0)
     ema = EMA(net, decay=0.5)
@@ -43,17 +48,35 @@ def make_brain(tmp_path, model=None, epochs=2, **extra):
         str(tmp_path / "save"), recoverables={"model": net, "ema": ema, "counter": counter}
     )
     hparams = dict(
-        prediction="v", label_classes={"digit": 10}, epoch_counter=counter,
+        prediction="v",
+        label_classes={"digit": 10},
+        epoch_counter=counter,
         train_logger=sb.utils.train_logger.FileTrainLogger(str(tmp_path / "log.txt")),
-        samples_folder=str(tmp_path / "samples"), sample_shape=(1, 8, 8), sampler="ddim",
-        sample_steps=2, guidance_scale=2.0, samples_per_label=1, sample_every=1, ckpt_every=1,
-        sample_rate=16000, **extra,
+        samples_folder=str(tmp_path / "samples"),
+        sample_shape=(1, 8, 8),
+        sampler="ddim",
+        sample_steps=2,
+        guidance_scale=2.0,
+        samples_per_label=1,
+        sample_every=1,
+        ckpt_every=1,
+        sample_rate=16000,
+        **extra,
     )
-    modules = dict(model=net, ema=ema, normalizer=normalizer, schedule=make_schedule("cosine", 50),
-                   vocoder=GriffinLimVocoder(n_fft=64, hop_length=16, n_mels=8, n_iter=2))
-    brain = ToyBrain(modules=modules, opt_class=lambda p: torch.optim.SGD(p, lr=0.1),
-                     hparams=hparams, run_opts={"device": "cpu", "noprogressbar": True},
-                     checkpointer=checkpointer)
+    modules = dict(
+        model=net,
+        ema=ema,
+        normalizer=normalizer,
+        schedule=make_schedule("cosine", 50),
+        vocoder=GriffinLimVocoder(n_fft=64, hop_length=16, n_mels=8, n_iter=2),
+    )
+    brain = ToyBrain(
+        modules=modules,
+        opt_class=lambda p: torch.optim.SGD(p, lr=0.1),
+        hparams=hparams,
+        run_opts={"device": "cpu", "noprogressbar": True},
+        checkpointer=checkpointer,
+    )
     data = torch.utils.data.StackDataset(
         mel_db=torch.rand(16, 8, 8) * -100, digit=torch.arange(16) % 10
     )
@@ -64,8 +87,13 @@ def test_fit_trains_label_tables_updates_ema_and_writes_samples(tmp_path):
     brain, data = make_brain(tmp_path)
     net = brain.modules.model
     table_before = net.label_embeds["digit"].weight.detach().clone()
-    brain.fit(brain.hparams.epoch_counter, data, data,
-              train_loader_kwargs={"batch_size": 4}, valid_loader_kwargs={"batch_size": 8})
+    brain.fit(
+        brain.hparams.epoch_counter,
+        data,
+        data,
+        train_loader_kwargs={"batch_size": 4},
+        valid_loader_kwargs={"batch_size": 8},
+    )
     assert not torch.equal(table_before, net.label_embeds["digit"].weight.detach())
     ema_w = brain.modules.ema.averaged.label_embeds["digit"].weight
     assert not torch.equal(ema_w, table_before)  # EMA moved ...
@@ -76,13 +104,23 @@ def test_fit_trains_label_tables_updates_ema_and_writes_samples(tmp_path):
 
 
 def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
-    net = SpectrogramUNet(base_channels=8, channel_mults=(1, 2), attention_levels=(),
-                          num_res_blocks=1, label_classes={"digit": 10})
+    net = SpectrogramUNet(
+        base_channels=8,
+        channel_mults=(1, 2),
+        attention_levels=(),
+        num_res_blocks=1,
+        label_classes={"digit": 10},
+    )
     wrapped = NaNAfter(net, after=6)  # epoch 1: 4 train + 2 valid calls, then NaN
     brain, data = make_brain(tmp_path, model=wrapped, epochs=3)
     with pytest.raises(NonFiniteLossError, match="last good checkpoint"):
-        brain.fit(brain.hparams.epoch_counter, data, data,
-                  train_loader_kwargs={"batch_size": 4}, valid_loader_kwargs={"batch_size": 8})
+        brain.fit(
+            brain.hparams.epoch_counter,
+            data,
+            data,
+            train_loader_kwargs={"batch_size": 4},
+            valid_loader_kwargs={"batch_size": 8},
+        )
     ckpts = brain.checkpointer.list_checkpoints()
     assert len(ckpts) == 1 and ckpts[0].meta["epoch"] == 1
     for p in net.parameters():
@@ -91,7 +129,12 @@ def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
 
 def test_time_budget_stops_training(tmp_path):
     brain, data = make_brain(tmp_path, epochs=100, max_train_minutes=1e-6)
-    brain.fit(brain.hparams.epoch_counter, data, data,
-              train_loader_kwargs={"batch_size": 4}, valid_loader_kwargs={"batch_size": 8})
+    brain.fit(
+        brain.hparams.epoch_counter,
+        data,
+        data,
+        train_loader_kwargs={"batch_size": 4},
+        valid_loader_kwargs={"batch_size": 8},
+    )
     assert brain.hparams.epoch_counter.current == 1
     assert brain.optimizer_step <= 1

@@ -24,8 +24,13 @@ import torch
 import yaml
 from hyperpyyaml import load_hyperpyyaml
 
-from audiodiff.data import BUNDLED_FSDD, DataFolderError, compute_features
-from audiodiff.data import prepare_audiomnist, prepare_fsdd
+from audiodiff.data import (
+    BUNDLED_FSDD,
+    DataFolderError,
+    compute_features,
+    prepare_audiomnist,
+    prepare_fsdd,
+)
 from audiodiff.training import DiffusionBrain, NonFiniteLossError
 
 logger = logging.getLogger(__name__)
