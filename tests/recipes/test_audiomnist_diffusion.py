@@ -187,3 +187,26 @@ def test_resume_continues_from_checkpoint(tmp_path, prepared):
     log = (out / "train_log.txt").read_text()
     assert log.count("epoch: 1,") == 1, log  # epoch 1 was not trained again
     assert "epoch: 2" in log
+
+
+def test_audiomnist_layout_with_its_own_speaker_count(tmp_path):
+    """--dataset audiomnist on a small copy of the real layout (48 kHz, 3 speakers)."""
+    import numpy as np
+
+    root = tmp_path / "AudioMNIST"
+    rng = np.random.default_rng(0)
+    for speaker in ("01", "02", "03"):
+        for digit in range(10):
+            for rep in range(11):
+                path = root / "data" / speaker / f"{digit}_{speaker}_{rep}.wav"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                soundfile.write(path, 0.1 * rng.standard_normal(9600), 48000)
+    (root / "data" / "audioMNIST_meta.txt").write_text(json.dumps({"01": {"gender": "male"}}))
+    out = tmp_path / "exp"
+    proc = run(["train.py", "hparams/train.yaml", "--debug", "--output_folder", str(out),
+                "--dataset", "audiomnist", "--data_folder", str(root), *TINY,
+                "--speaker_conditioned", "true"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.load(open(out / "labels.json"))["speaker"] == ["01", "02", "03"]
+    names = sorted(os.path.basename(p) for p in glob.glob(str(out / "samples" / "*" / "wav" / "*")))
+    assert names == ["spk0_000.wav", "spk1_000.wav", "spk2_000.wav"]
