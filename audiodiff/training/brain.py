@@ -107,7 +107,8 @@ class DiffusionBrain(sb.Brain):
             return
         if stage != sb.Stage.VALID:
             self.hparams.train_logger.log_stats(
-                {"Epoch loaded": epoch}, test_stats={"loss": stage_loss}
+                {"Epoch loaded": self.hparams.epoch_counter.current},
+                test_stats={"loss": stage_loss},
             )
             return
         last = self._is_last_epoch(epoch)
@@ -166,10 +167,10 @@ class DiffusionBrain(sb.Brain):
     def write_epoch_samples(self, epoch):
         """Write ``samples_folder/<epoch>/wav/*.wav`` and ``spectrograms.png``."""
         hp = self.hparams
-        per_label = 1 if self.debug else hp.samples_per_label
+        per_label = hp.samples_per_label
+        if self.debug:  # a few samples: one per label combination, two unconditional
+            per_label = 1 if hp.label_classes else 2
         grid = label_grid(hp.label_classes, per_label)
-        if not hp.label_classes:
-            grid = label_grid({}, hp.samples_per_label if not self.debug else 2)
         mel_db, wav = self.generate(grid)
         folder = os.path.join(hp.samples_folder, str(epoch))
         write_sample_folder(
