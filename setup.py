@@ -25,6 +25,14 @@ setup(
         "soundfile",
         "tqdm",
         "numpy",
+        "scipy",
+        "pystoi",
     ],
-    extras_require={"dev": ["pytest", "ruff"]},
+    extras_require={
+        # PESQ (ITU-T P.862) is built from source by pip; tools say how to get it when missing
+        "eval": ["pesq"],
+        # eSpeak NG is GPL-3.0: only the corpus builder and the TTS phonemizer use it
+        "synth": ["espeakng-loader"],
+        "dev": ["pytest", "ruff", "pesq", "espeakng-loader"],
+    },
 )

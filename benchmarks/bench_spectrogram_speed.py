@@ -35,6 +35,12 @@ OURS = dict(
     label_classes={"digit": 10},
     cond_drop_prob=0.1,
 )
+# --quick: tiny networks on both sides, so a CPU smoke run takes seconds (numbers meaningless)
+OURS_QUICK = dict(
+    OURS, base_channels=8, channel_mults=(1, 2), num_res_blocks=1, attention_levels=()
+)
+PEER = dict(model_channels=128, num_res_blocks=4, attention_resolutions=[32, 16, 8], timesteps=250)
+PEER_QUICK = dict(model_channels=32, num_res_blocks=1, attention_resolutions=[], timesteps=4)
 
 
 def sync(device):
@@ -56,9 +62,9 @@ def timed(fn, device, repeats, warmup=2):
     return sorted(times)[len(times) // 2]
 
 
-def bench_ours(device, batch, repeats, num_samples, compile_sampler=False):
+def bench_ours(device, batch, repeats, num_samples, compile_sampler=False, quick=False):
     torch.manual_seed(0)
-    model = SpectrogramUNet(**OURS).to(device)
+    model = SpectrogramUNet(**(OURS_QUICK if quick else OURS)).to(device)
     schedule = make_schedule("cosine", num_steps=1000).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-4, fused=device.type == "cuda")
     x0 = torch.randn(batch, 1, N_MELS, FRAMES, device=device).clamp(-1, 1)
@@ -84,7 +90,7 @@ def bench_ours(device, batch, repeats, num_samples, compile_sampler=False):
             schedule,
             (num_samples, 1, N_MELS, FRAMES),
             labels=labels,
-            steps=20,
+            steps=2 if quick else 20,
             guidance_scale=2.0,
             clip_x0=1.0,
             autocast_dtype=torch.bfloat16 if use_bf16 else None,
@@ -106,21 +112,22 @@ def bench_ours(device, batch, repeats, num_samples, compile_sampler=False):
     }
 
 
-def bench_speechbrain(device, batch, repeats, num_samples):
+def bench_speechbrain(device, batch, repeats, num_samples, quick=False):
     from speechbrain.nnet.diffusion import DenoisingDiffusion, LengthMaskedGaussianNoise
     from speechbrain.nnet.unet import UNetModel
 
+    size = PEER_QUICK if quick else PEER
     unet = UNetModel(
         in_channels=1,
-        model_channels=128,
+        model_channels=size["model_channels"],
         out_channels=1,
-        num_res_blocks=4,
-        attention_resolutions=[32, 16, 8],
+        num_res_blocks=size["num_res_blocks"],
+        attention_resolutions=size["attention_resolutions"],
         dropout=0.25,
     ).to(device)
-    diffusion = DenoisingDiffusion(unet, timesteps=250, noise=LengthMaskedGaussianNoise()).to(
-        device
-    )
+    diffusion = DenoisingDiffusion(
+        unet, timesteps=size["timesteps"], noise=LengthMaskedGaussianNoise()
+    ).to(device)
     opt = torch.optim.AdamW(unet.parameters(), lr=2e-4)
     x0 = torch.randn(batch, 1, N_MELS, FRAMES, device=device)
 
@@ -165,23 +172,25 @@ def main():
     reps = 2 if args.quick else 20
     peer_samples = 2 if args.quick else 10
     sizes = [2] if args.quick else [10, 100]
-    ours = {n: bench_ours(device, 8 if args.quick else 128, reps, n) for n in sizes}
+    batch = 4 if args.quick else 128
+    ours = {n: bench_ours(device, batch, reps, n, quick=args.quick) for n in sizes}
     compiled = {}
     if args.compile:
         try:
             compiled = {
-                n: bench_ours(device, 8 if args.quick else 128, reps, n, True) for n in sizes
+                n: bench_ours(device, batch, reps, n, True, quick=args.quick) for n in sizes
             }
         except Exception as err:  # report the eager numbers even if compilation fails
             print(f"torch.compile sampling failed: {err!r}")
-    peer = bench_speechbrain(device, 2 if args.quick else 16, reps, peer_samples)
+    peer = bench_speechbrain(device, 2 if args.quick else 16, reps, peer_samples, args.quick)
     name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
     o10 = ours[min(ours)]
+    ours_dtype = "bf16" if device.type == "cuda" else "fp32"
     rows = [
-        ("parameters (M)", f"{o10['params_M']:.1f}", f"{peer['params_M']:.1f}", ""),
+        ("parameters (M)", f"{o10['params_M']:.2f}", f"{peer['params_M']:.2f}", ""),
         (
             "train samples/s",
-            f"{o10['train_samples_per_s']:.0f} (batch {o10['train_batch']}, bf16)",
+            f"{o10['train_samples_per_s']:.0f} (batch {o10['train_batch']}, {ours_dtype})",
             f"{peer['train_samples_per_s']:.0f} (batch {peer['train_batch']}, fp32)",
             f"{o10['train_samples_per_s'] / peer['train_samples_per_s']:.1f}x",
         ),
