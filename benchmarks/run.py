@@ -103,6 +103,19 @@ BENCHMARKS = [
         kind="quality",
     ),
     Benchmark(
+        "latent_speed",
+        "AudioMNIST latent vs spectrogram-space diffusion: sampling time per sample",
+        "the spectrogram-space U-Net at the GPU size (same sampler, steps, guidance)",
+        [
+            sys.executable,
+            "benchmarks/bench_latent_speed.py",
+            "results/gpu_latent",
+            "--json",
+            "{json}",
+        ],
+        kind="quality",  # needs the experiment trained by latent_quality
+    ),
+    Benchmark(
         "sc09_quality",
         "SC09-style digit-conditioned DiffWave on FSDD 16 kHz: train, sample, score",
         "the scoring classifier's accuracy on real test clips",
