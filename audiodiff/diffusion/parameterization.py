@@ -6,6 +6,8 @@ eps = s * x_t + a * v and x0 = a * x_t - s * v.
 ``alpha_bar`` is a [batch] tensor (or a scalar); it is broadcast to the data inside.
 """
 
+import torch
+
 from audiodiff.diffusion.forward import append_dims
 
 PREDICTIONS = ("eps", "v", "x0")
@@ -272,7 +274,16 @@ class EpsDenoiser:
         self.prediction = prediction
 
     def _alpha_bar(self, t, x_t):
-        return self.schedule.alpha_bar.to(x_t.device)[t.to(x_t.device)]
+        alpha_bar = self.schedule.alpha_bar.to(x_t.device)
+        t = t.to(x_t.device)
+        if not t.is_floating_point():
+            return alpha_bar[t]
+        # fractional t (DiffWave's aligned fast-schedule steps): sqrt(alpha_bar) is linear
+        # between training steps, as in the alignment of fast_schedule.align_noise_levels
+        low = t.floor().long().clamp(0, len(alpha_bar) - 1)
+        high = (low + 1).clamp(max=len(alpha_bar) - 1)
+        root = torch.lerp(alpha_bar[low].sqrt(), alpha_bar[high].sqrt(), (t - low).to(alpha_bar))
+        return root**2
 
     def __call__(self, x_t, t, **cond):
         """Return eps [batch, ...] predicted at x_t [batch, ...], t [batch] long."""

@@ -242,7 +242,7 @@ def test_guidance(name, sampler, kwargs):
 
 
 def test_get_sampler_and_yaml():
-    assert set(SAMPLERS) == {"ddpm", "ddim", "dpm_solver"}
+    assert set(SAMPLERS) == {"ddpm", "ddim", "dpm_solver", "fast"}
     for name, fn in SAMPLERS.items():
         assert get_sampler(name) is fn
     with pytest.raises(ValueError, match="dpm_solver"):

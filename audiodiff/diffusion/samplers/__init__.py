@@ -10,8 +10,18 @@ by name with ``get_sampler``, or from YAML with
 from audiodiff.diffusion.samplers.ddim import sample_ddim
 from audiodiff.diffusion.samplers.ddpm import sample_ddpm
 from audiodiff.diffusion.samplers.dpm_solver import sample_dpm_solver
+from audiodiff.diffusion.samplers.fast_schedule import (
+    DIFFWAVE_FAST_NOISE_LEVELS,
+    align_noise_levels,
+    sample_fast_schedule,
+)
 
-SAMPLERS = {"ddpm": sample_ddpm, "ddim": sample_ddim, "dpm_solver": sample_dpm_solver}
+SAMPLERS = {
+    "ddpm": sample_ddpm,
+    "ddim": sample_ddim,
+    "dpm_solver": sample_dpm_solver,
+    "fast": sample_fast_schedule,
+}
 
 
 def get_sampler(name):
@@ -20,7 +30,8 @@ def get_sampler(name):
     Arguments
     ---------
     name : str
-        One of the keys of ``SAMPLERS``: "ddpm", "ddim", "dpm_solver".
+        One of the keys of ``SAMPLERS``: "ddpm", "ddim", "dpm_solver", "fast" (DiffWave's
+        6-step fast schedule).
 
     Returns
     -------
@@ -36,4 +47,13 @@ def get_sampler(name):
     return SAMPLERS[name]
 
 
-__all__ = ["SAMPLERS", "get_sampler", "sample_ddim", "sample_ddpm", "sample_dpm_solver"]
+__all__ = [
+    "DIFFWAVE_FAST_NOISE_LEVELS",
+    "SAMPLERS",
+    "align_noise_levels",
+    "get_sampler",
+    "sample_ddim",
+    "sample_ddpm",
+    "sample_dpm_solver",
+    "sample_fast_schedule",
+]

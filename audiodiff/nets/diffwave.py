@@ -1,0 +1,229 @@
+"""DiffWave (Kong et al. 2021): a non-causal WaveNet-like denoiser over raw waveforms.
+
+Call contract (shared by every audiodiff network): ``model(x_t, t, mel=None, **labels)`` with
+``x_t`` [batch, 1, samples], ``t`` [batch] (long, or float for aligned fast-schedule steps),
+``mel`` [batch, n_mels, frames] in the vocoder mode and labels such as ``digit=[batch] long``
+(``-1`` = the null label of classifier-free guidance). Output: [batch, 1, samples].
+
+Implementation notes (same function as the paper's network, different kernels): the features
+run time-major, [batch, samples, channels], so that every 1x1 convolution is one matrix
+product (cuBLAS GEMM), and the dilated convolution of each layer is one matrix product too:
+its ``kernel_size`` shifted copies of the input (and the upsampled mel, in the vocoder mode)
+are concatenated along channels and multiplied by one [2C, k C (+ n_mels)] weight. The
+gated activation tanh(filter) * sigmoid(gate) reads both halves of that one product. The
+per-layer projections of the step embedding are one Linear for all layers. There are no
+data-dependent Python branches in ``forward``, so ``torch.compile`` traces it whole, and under
+bf16 autocast the whole residual stream stays bf16.
+
+Code -> paper (sec. 3, fig. 2): ``residual_channels`` C, ``residual_layers`` N,
+``dilation_cycle`` m (dilation of layer i: 2 ** (i mod m)), ``step_embed`` the diffusion-step
+embedding, ``skip`` the sum of the skip connections (scaled by 1/sqrt(N)).
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from audiodiff.nets.waveform_conditioning import MelUpsampler, StepLabelEmbedding
+
+
+def diffwave_receptive_field(residual_layers, dilation_cycle, kernel_size=3):
+    """Receptive field (in samples) of DiffWave: 1 + (k - 1) * sum_i 2 ** (i mod m).
+
+    Arguments
+    ---------
+    residual_layers : int
+        Number of residual layers N.
+    dilation_cycle : int
+        Dilation cycle length m.
+    kernel_size : int
+        Kernel size k of the dilated convolutions.
+
+    Returns
+    -------
+    int
+
+    Example
+    -------
+    >>> diffwave_receptive_field(36, 12)  # the paper's unconditional model: 1.5 s at 16 kHz
+    24571
+    """
+    dilations = [2 ** (i % dilation_cycle) for i in range(residual_layers)]
+    return 1 + (kernel_size - 1) * sum(dilations)
+
+
+class _ResidualLayer(nn.Module):
+    """One DiffWave layer on time-major features [batch, samples, C].
+
+    y = x + step; h = W_dil [shift_0(y), .., shift_{k-1}(y), mel]; a = tanh(h_f) * sigmoid(h_g);
+    (residual, skip) = W_out a; returns ((x + residual) / sqrt(2), skip).
+    """
+
+    def __init__(self, channels, dilation, kernel_size, cond_channels):
+        super().__init__()
+        self.channels = channels
+        self.dilation = dilation
+        self.kernel_size = kernel_size
+        self.dilated = nn.Linear(kernel_size * channels + cond_channels, 2 * channels)
+        self.output = nn.Linear(channels, 2 * channels)
+        nn.init.kaiming_normal_(self.dilated.weight)
+        nn.init.kaiming_normal_(self.output.weight)
+
+    def forward(self, x, step, mel=None):
+        length = x.shape[1]
+        y = x + step[:, None, :]
+        pad = self.dilation * (self.kernel_size - 1) // 2
+        y = F.pad(y, (0, 0, pad, pad))
+        taps = [
+            y[:, j * self.dilation : j * self.dilation + length] for j in range(self.kernel_size)
+        ]
+        if mel is not None:
+            taps.append(mel.to(y.dtype))
+        h = self.dilated(torch.cat(taps, dim=-1))
+        gate, filt = h.chunk(2, dim=-1)
+        h = self.output(torch.tanh(filt) * torch.sigmoid(gate))
+        residual, skip = h.chunk(2, dim=-1)
+        return (x + residual) * (1 / math.sqrt(2)), skip
+
+
+class DiffWave(nn.Module):
+    """DiffWave denoiser: unconditional, label-conditional and/or mel-conditional (vocoder).
+
+    Input 1x1 projection + ReLU, ``residual_layers`` gated residual layers with dilations
+    1, 2, .., 2 ** (dilation_cycle - 1) repeated, the skip sum scaled by 1/sqrt(N), 1x1 +
+    ReLU, and a zero-initialised 1x1 output projection. The step embedding (with the label
+    embeddings added, see :class:`StepLabelEmbedding`) is projected per layer and added to the
+    layer input; in the vocoder mode (``n_mels`` set) the mel spectrogram is upsampled
+    (:class:`MelUpsampler`) and enters every layer's dilated convolution.
+
+    The paper's sizes: unconditional / class-conditional SC09, C = 256, N = 36, m = 12,
+    T = 200; vocoder, C = 64, N = 30, m = 10, T = 50.
+
+    Arguments
+    ---------
+    residual_channels : int
+        Channels C of the residual stream.
+    residual_layers : int
+        Number of residual layers N.
+    dilation_cycle : int
+        Dilation cycle length m.
+    kernel_size : int
+        Odd kernel size of the dilated convolutions.
+    label_classes : dict, optional
+        Label name -> number of classes, e.g. ``{"digit": 10}``. None: no labels.
+    cond_drop_prob : float
+        Probability of dropping each label to null in training mode.
+    n_mels : int, optional
+        Mel bands of the local conditioner (vocoder mode); None: no mel input.
+    upsample_factors : tuple of int
+        Mel upsampling factors (product = hop length), vocoder mode only.
+    step_embed_dim : int
+        Size of the sinusoidal step features.
+    embed_dim : int
+        Size of the step/label embedding vector.
+
+    Example
+    -------
+    >>> model = DiffWave(residual_channels=8, residual_layers=4, dilation_cycle=2,
+    ...                  label_classes={"digit": 10})
+    >>> x_t = torch.randn(2, 1, 100)
+    >>> model(x_t, torch.tensor([3, 150]), digit=torch.tensor([7, -1])).shape
+    torch.Size([2, 1, 100])
+    >>> vocoder = DiffWave(residual_channels=8, residual_layers=2, dilation_cycle=2,
+    ...                    n_mels=20, upsample_factors=(4, 4))
+    >>> vocoder(torch.randn(1, 1, 64), torch.tensor([5]), mel=torch.randn(1, 20, 5)).shape
+    torch.Size([1, 1, 64])
+    """
+
+    def __init__(
+        self,
+        residual_channels=64,
+        residual_layers=30,
+        dilation_cycle=10,
+        kernel_size=3,
+        label_classes=None,
+        cond_drop_prob=0.1,
+        n_mels=None,
+        upsample_factors=(16, 16),
+        step_embed_dim=128,
+        embed_dim=512,
+    ):
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        channels = residual_channels
+        self.residual_channels = channels
+        self.residual_layers = residual_layers
+        self.dilation_cycle = dilation_cycle
+        self.kernel_size = kernel_size
+        self.n_mels = n_mels
+        self.step_embed = StepLabelEmbedding(
+            step_embed_dim, embed_dim, label_classes, cond_drop_prob
+        )
+        self.input_projection = nn.Linear(1, channels)
+        # the step projections of all layers in one matrix product: [batch, N * C]
+        self.step_projection = nn.Linear(embed_dim, residual_layers * channels)
+        self.upsampler = MelUpsampler(upsample_factors) if n_mels else None
+        self.layers = nn.ModuleList(
+            _ResidualLayer(channels, 2 ** (i % dilation_cycle), kernel_size, n_mels or 0)
+            for i in range(residual_layers)
+        )
+        self.skip_projection = nn.Linear(channels, channels)
+        self.output_projection = nn.Linear(channels, 1)
+        nn.init.kaiming_normal_(self.input_projection.weight)
+        nn.init.kaiming_normal_(self.skip_projection.weight)
+        nn.init.zeros_(self.output_projection.weight)
+        nn.init.zeros_(self.output_projection.bias)
+
+    @property
+    def receptive_field(self):
+        """int: number of input samples that one output sample sees."""
+        return diffwave_receptive_field(self.residual_layers, self.dilation_cycle, self.kernel_size)
+
+    @property
+    def label_classes(self):
+        """dict: label name -> number of classes."""
+        return self.step_embed.label_classes
+
+    def num_parameters(self):
+        """int: the number of parameters."""
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, x, t, mel=None, **labels):
+        """Predict the network target (eps, v or x0, decided by the caller's loss).
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            [batch, 1, samples] noisy waveform.
+        t : torch.Tensor
+            [batch] (or scalar) long or float diffusion steps.
+        mel : torch.Tensor, optional
+            [batch, n_mels, frames] mel spectrogram (vocoder mode only, then required).
+        **labels : torch.Tensor
+            One [batch] long tensor per name in ``label_classes`` (``-1`` = no label).
+
+        Returns
+        -------
+        torch.Tensor
+            [batch, 1, samples].
+        """
+        batch, _, length = x.shape
+        if t.ndim == 0:
+            t = t.expand(batch)
+        if (mel is None) != (self.upsampler is None):
+            want = "needs a mel spectrogram" if mel is None else "takes no mel (n_mels=None)"
+            raise ValueError(f"this DiffWave {want}")
+        emb = self.step_embed(t, labels)
+        steps = self.step_projection(emb).unflatten(-1, (self.residual_layers, -1))
+        if mel is not None:
+            mel = self.upsampler(mel, length).transpose(1, 2)  # [batch, samples, n_mels]
+        h = F.relu(self.input_projection(x.transpose(1, 2)))  # [batch, samples, C]
+        skip = None
+        for i, layer in enumerate(self.layers):
+            h, skip_i = layer(h, steps[:, i], mel)
+            skip = skip_i if skip is None else skip + skip_i
+        h = F.relu(self.skip_projection(skip * (1 / math.sqrt(self.residual_layers))))
+        return self.output_projection(h).transpose(1, 2)

@@ -1,0 +1,161 @@
+"""Conditioning shared by the waveform denoisers (DiffWave, SaShiMi): the diffusion-step +
+label embedding vector, and the mel-spectrogram upsampler of DiffWave's vocoder mode.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from audiodiff.nets.embeddings import LabelEmbedding, sinusoidal_embedding
+
+_RESERVED_NAMES = ("x", "t", "mel")
+
+
+class StepLabelEmbedding(nn.Module):
+    """Global conditioning vector: diffusion step t plus optional class labels.
+
+    DiffWave (Kong et al. 2021, sec. 3.1 and fig. 2): a sinusoidal embedding of t (``step_dim``
+    features) -> Linear -> SiLU -> Linear -> SiLU, giving ``dim`` features. Each label of
+    ``label_classes`` adds a learned embedding (:class:`LabelEmbedding`, ``-1`` = the null
+    label) to that vector, as DiffWave's class-conditional model does. In training mode each
+    label is dropped to null with probability ``cond_drop_prob`` (classifier-free guidance).
+    t may be fractional (DiffWave's fast schedule feeds aligned, non-integer steps).
+
+    Arguments
+    ---------
+    step_dim : int
+        Size of the sinusoidal step features.
+    dim : int
+        Size of the output vector.
+    label_classes : dict, optional
+        Label name -> number of classes, e.g. ``{"digit": 10}``.
+    cond_drop_prob : float
+        Probability of dropping each label to null in training mode.
+
+    Example
+    -------
+    >>> embed = StepLabelEmbedding(step_dim=16, dim=32, label_classes={"digit": 10})
+    >>> embed(torch.tensor([0.0, 17.5]), {"digit": torch.tensor([3, -1])}).shape
+    torch.Size([2, 32])
+    """
+
+    def __init__(self, step_dim=128, dim=512, label_classes=None, cond_drop_prob=0.1):
+        super().__init__()
+        label_classes = dict(label_classes or {})
+        for name in label_classes:
+            if name in _RESERVED_NAMES:
+                raise ValueError(f"label name {name!r} is reserved (forward argument)")
+        self.step_dim = step_dim
+        self.cond_drop_prob = cond_drop_prob
+        self.mlp = nn.Sequential(
+            nn.Linear(step_dim, dim), nn.SiLU(), nn.Linear(dim, dim), nn.SiLU()
+        )
+        self.label_embeds = nn.ModuleDict(
+            {name: LabelEmbedding(num, dim, name=name) for name, num in label_classes.items()}
+        )
+
+    @property
+    def label_classes(self):
+        """dict: label name -> number of classes."""
+        return {name: embed.num_classes for name, embed in self.label_embeds.items()}
+
+    def forward(self, t, labels):
+        """Return the [batch, dim] conditioning vector.
+
+        Arguments
+        ---------
+        t : torch.Tensor
+            [batch] (or scalar) long or float diffusion steps.
+        labels : dict
+            Label name -> [batch] long tensor (``-1`` = no label); a missing name means no
+            label for the whole batch.
+
+        Returns
+        -------
+        torch.Tensor
+            [batch, dim].
+        """
+        unknown = sorted(set(labels) - set(self.label_embeds))
+        if unknown:
+            raise ValueError(
+                f"unknown label(s) {unknown}; this model knows {sorted(self.label_embeds)}"
+            )
+        features = sinusoidal_embedding(t, self.step_dim)
+        emb = self.mlp(features.to(self.mlp[0].weight.dtype))
+        batch = emb.shape[0]
+        if not self.label_embeds:
+            return emb
+        values = {}
+        for name in self.label_embeds:
+            value = labels.get(name)
+            if value is None:
+                value = torch.full((batch,), -1, dtype=torch.long, device=emb.device)
+            elif value.shape != (batch,):
+                raise ValueError(f"label {name!r} has shape {tuple(value.shape)}, want ({batch},)")
+            values[name] = value
+        if not torch.compiler.is_compiling():
+            # One host sync for all tables; details only on failure.
+            flags = [embed.out_of_range(values[name]) for name, embed in self.label_embeds.items()]
+            if torch.stack(flags).any().item():
+                for name, embed in self.label_embeds.items():
+                    embed.check_range(values[name])
+        for name, embed in self.label_embeds.items():
+            emb = emb + embed(values[name], drop_prob=self.cond_drop_prob, check=False)
+        return emb
+
+
+class MelUpsampler(nn.Module):
+    """Upsample a mel spectrogram to the waveform rate with transposed 2-D convolutions.
+
+    DiffWave's local conditioner (Kong et al. 2021, sec. 3.2): one transposed convolution per
+    factor s (kernel (3, 2s) over (mel band, frame), stride (1, s)), each followed by a leaky
+    ReLU (slope 0.4); the product of ``factors`` is the hop length. The output is cropped (or
+    zero-padded) to ``length`` samples.
+
+    Arguments
+    ---------
+    factors : tuple of int
+        Even upsampling factors whose product is the hop length, e.g. (16, 16) for hop 256.
+
+    Example
+    -------
+    >>> up = MelUpsampler(factors=(4, 4))
+    >>> up(torch.randn(2, 80, 10), length=150).shape
+    torch.Size([2, 80, 150])
+    """
+
+    def __init__(self, factors=(16, 16)):
+        super().__init__()
+        factors = tuple(int(f) for f in factors)
+        if any(f < 2 or f % 2 for f in factors):
+            raise ValueError(f"upsampling factors must be even and >= 2, got {factors}")
+        self.hop_length = math.prod(factors)
+        self.convs = nn.ModuleList(
+            nn.ConvTranspose2d(1, 1, (3, 2 * f), stride=(1, f), padding=(1, f // 2))
+            for f in factors
+        )
+
+    def forward(self, mel, length):
+        """Upsample ``mel`` [batch, n_mels, frames] to [batch, n_mels, length].
+
+        Arguments
+        ---------
+        mel : torch.Tensor
+            [batch, n_mels, frames] (normalised) mel spectrogram.
+        length : int
+            Number of waveform samples wanted.
+
+        Returns
+        -------
+        torch.Tensor
+            [batch, n_mels, length].
+        """
+        x = mel.unsqueeze(1)
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), 0.4)
+        x = x.squeeze(1)
+        if x.shape[-1] < length:
+            x = F.pad(x, (0, length - x.shape[-1]))
+        return x[..., :length]

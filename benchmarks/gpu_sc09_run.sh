@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# One GPU run of the SC09 DiffWave recipe, end to end, inside a hard 10-minute wall limit:
+# train the digit-conditioned DiffWave on the bundled FSDD at 16 kHz (1 s clips, bf16, EMA)
+# for a fixed time, train the scoring classifier beside it, generate 100 samples per digit
+# with DiffWave's 6-step fast schedule (classifier-free guidance), and, if time is left,
+# 5 per digit with the 200-step ancestral chain; score both. (TRAIN_MINUTES 6 leaves room for
+# the 200-step chain; 6.5 may not.)
+# Usage: bash benchmarks/gpu_sc09_run.sh OUT_DIR [TRAIN_MINUTES] [--bench]
+# Writes at most 7 files to OUT_DIR: summary.txt, score_fast.json, score_ddpm200.json,
+# samples_fast.tgz, samples_ddpm200.tgz, logs.tgz (+ speed.txt with --bench; that needs
+# about 4 extra minutes: better run bench_diffwave_speed.py in its own call).
+set -uo pipefail
+out=${1:?output folder}; minutes=${2:-6.5}; bench=${3:-}
+start=$(date +%s); deadline=$((start + 570))   # stop everything 30 s before 10 minutes
+left() { echo $((deadline - $(date +%s))); }
+mkdir -p "$out"; out=$(cd "$out" && pwd); repo=$(pwd)
+exp=$repo/results/gpu_sc09; log=$repo/results/gpu_sc09_logs
+cls=$repo/results/classifier; mkdir -p "$log"
+
+# ---- scoring: the one place that knows the classifier's interface --------------------------
+train_classifier() {  # background, beside the diffusion training (small, shares the GPU)
+  timeout 400 python tools/score_digit_samples.py train --out "$cls" --epochs "$cls_epochs" \
+    > "$log/classifier.log" 2>&1
+}
+score_samples() {  # $1 = folder with wav/*.wav + labels.json, $2 = JSON out
+  timeout "$(left)" python tools/score_digit_samples.py score "$1" --classifier "$cls" \
+    --json_out "$2" 2>&1 | tail -3
+}
+
+# ---- the model: sized to learn in ~6 minutes on one H100 -----------------------------------
+# (SC09_SIZE / SC09_CLS_EPOCHS override the size and the classifier's epochs for a CPU dry run)
+size=${SC09_SIZE:-"--residual_channels 128 --residual_layers 30 --dilation_cycle 10"}
+cls_epochs=${SC09_CLS_EPOCHS:-40}
+train_flags="--digit_conditioned true --batch_size 32 --lr 0.0004 --ema_decay 0.999
+  --ema_warmup_steps 5000 --precision bf16 --eval_precision bf16 --guidance_scale 2.0
+  --number_of_epochs 100000 --sample_every 1000 --ckpt_every 1000 --samples_per_label 2"
+
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$out/summary.txt"
+echo "model: $size; $train_flags; $minutes min" | tr '\n' ' ' >> "$out/summary.txt"
+echo >> "$out/summary.txt"
+if [ "$bench" = "--bench" ]; then
+  timeout 240 python benchmarks/bench_diffwave_speed.py --json "$log/speed.json" 2>&1 \
+    | tail -12 > "$out/speed.txt"
+  # the bench eats into the same 10 minutes: train that much less
+  minutes=$(python -c "print(max(1.0, $minutes - ($(date +%s) - $start) / 60))")
+fi
+( train_classifier ) &
+cls_pid=$!
+
+cd recipes/SC09/diffwave
+t0=$(date +%s)
+# train.py stops itself after $minutes (max_train_minutes), then validates, writes the last
+# epoch's samples and a checkpoint; the timeout is only a guard
+timeout $(( $(left) - 100 )) python train.py hparams/diffwave.yaml $size $train_flags \
+  --output_folder "$exp" --max_train_minutes "$minutes" --noprogressbar \
+  > "$log/train_stdout.log" 2>&1
+echo "train rc=$? wall=$(( $(date +%s) - t0 )) s" | tee -a "$out/summary.txt"
+grep -E "params|epoch: " "$exp/log.txt" 2>/dev/null | tail -2 >> "$out/summary.txt"
+
+t0=$(date +%s)
+timeout $(( $(left) - 45 )) python generate.py "$exp" --num 100 --sampler fast --batch_size 250 \
+  --out "$exp/eval_fast" 2>>"$log/generate_stderr.log" | tee -a "$log/generate.log"
+echo "generate fast (1000 samples, 6 steps, guidance 2.0) wall=$(( $(date +%s) - t0 )) s" \
+  | tee -a "$log/generate.log"
+cd "$repo"
+cat "$log/generate.log" >> "$out/summary.txt"
+wait "$cls_pid"; tail -2 "$log/classifier.log" >> "$out/summary.txt"
+echo "score fast:" >> "$out/summary.txt"
+score_samples "$exp/eval_fast" "$out/score_fast.json" >> "$out/summary.txt"
+
+if [ "$(left)" -gt 60 ]; then
+  t0=$(date +%s)
+  (cd recipes/SC09/diffwave && timeout $(( $(left) - 25 )) python generate.py "$exp" --num 5 \
+    --sampler ddpm --batch_size 50 --out "$exp/eval_ddpm200" 2>>"$log/generate_stderr.log") \
+    >> "$out/summary.txt"
+  echo "generate ddpm 200 steps (50 samples) wall=$(( $(date +%s) - t0 )) s" >> "$out/summary.txt"
+  if [ -d "$exp/eval_ddpm200/wav" ]; then
+    echo "score ddpm200:" >> "$out/summary.txt"
+    score_samples "$exp/eval_ddpm200" "$out/score_ddpm200.json" >> "$out/summary.txt"
+  fi
+else
+  echo "no time left for the 200-step chain ($(left) s)" >> "$out/summary.txt"
+fi
+
+# 30 wavs per digit (all 1000 would pass the 16 MiB a returned file may have)
+( cd "$exp" && tar czf "$out/samples_fast.tgz" eval_fast/wav/digit?_0[0-2]?.wav \
+  eval_fast/spectrograms.png eval_fast/labels.json labels.json hyperparams.yaml 2>/dev/null )
+[ -d "$exp/eval_ddpm200" ] && tar czf "$out/samples_ddpm200.tgz" -C "$exp" eval_ddpm200
+cp "$exp/train_log.txt" "$exp/log.txt" "$log/" 2>/dev/null
+cp -r "$exp/samples" "$log/epoch_samples" 2>/dev/null
+cp "$cls/test_accuracy.json" "$log/" 2>/dev/null
+tar czf "$out/logs.tgz" -C "$log" .
+echo "total wall=$(( $(date +%s) - start )) s" >> "$out/summary.txt"
+cat "$out/summary.txt"; ls -la "$out"
