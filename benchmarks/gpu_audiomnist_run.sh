@@ -13,9 +13,12 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$log/devic
 if [ -n "$bench" ]; then
   timeout 170 python benchmarks/bench_spectrogram_speed.py --json "$log/speed.json" 2>&1 | tee "$out/speed.txt"
 fi
-# the scoring classifier trains beside the diffusion model (small, shares the GPU)
-( timeout 420 python tools/score_digit_samples.py train --out "$repo/results/classifier" --epochs 40 \
-    > "$log/classifier.log" 2>&1 ) &
+# the evaluation classifier (recipes/AudioMNIST/classifier) trains beside the diffusion model
+# (small, shares the GPU) at its GPU size
+cls=$repo/results/classifier
+( cd recipes/AudioMNIST/classifier && timeout 420 python train.py hparams/train.yaml \
+    --output_folder "$cls" --channels "[32, 64, 128, 256]" --number_of_epochs 40 \
+    --noprogressbar > "$log/classifier.log" 2>&1 ) &
 cd recipes/AudioMNIST/diffusion
 start=$(date +%s)
 timeout $(python -c "print(int($minutes*60+150))") python train.py hparams/train.yaml $flags \
@@ -31,11 +34,12 @@ python generate.py "$exp" --num $per --sampler dpm_solver --steps 20 --guidance_
 echo "generate wall=$(( $(date +%s) - gen_start )) s" | tee -a "$out/summary.txt"
 cd "$repo"; wait
 tail -3 "$log/classifier.log"
-python tools/score_digit_samples.py score "$exp/eval_samples" --classifier results/classifier \
+python tools/evaluate_samples.py "$exp/eval_samples" --classifier "$cls" \
   --json_out "$log/score_$mode.json" 2>&1 | tee -a "$out/summary.txt"
-cp results/classifier/test_accuracy.json "$log/classifier_test_accuracy.json" 2>/dev/null
+cp "$cls/test_accuracy.json" "$log/classifier_test_accuracy.json" 2>/dev/null
 cp "$exp/eval_samples/spectrograms.png" "$log/eval_spectrograms.png" 2>/dev/null
 tar czf "$out/samples_$mode.tgz" -C "$exp" eval_samples/wav labels.json hyperparams.yaml
-cp results/classifier/classifier.pt "$log/" 2>/dev/null; cp "$exp/log.txt" "$log/recipe_log.txt"
+tar czf "$log/classifier.tgz" -C "$cls" hyperparams.yaml labels.json test_accuracy.json save 2>/dev/null
+cp "$exp/log.txt" "$log/recipe_log.txt"
 tar czf "$out/logs_$mode.tgz" -C "$log" .
 ls -la "$out"

@@ -31,7 +31,10 @@ score_samples() {  # $1 = folder with wav/*.wav + labels.json, $2 = JSON out
 # (SC09_SIZE / SC09_CLS_EPOCHS override the size and the classifier's epochs for a CPU dry run)
 size=${SC09_SIZE:-"--residual_channels 128 --residual_layers 30 --dilation_cycle 10"}
 cls_epochs=${SC09_CLS_EPOCHS:-40}
-train_flags="--digit_conditioned true --batch_size 32 --lr 0.0004 --ema_decay 0.999
+# SC09_TRAIN: batch size and learning rate; SC09_GUIDANCE: the guidance of the fast samples;
+# SC09_DDPM200=0 skips the 200-step chain
+train_hp=${SC09_TRAIN:-"--batch_size 32 --lr 0.0004"}; guidance=${SC09_GUIDANCE:-2.0}
+train_flags="--digit_conditioned true $train_hp --ema_decay 0.999
   --ema_warmup_steps 5000 --precision bf16 --eval_precision bf16 --guidance_scale 2.0
   --number_of_epochs 100000 --sample_every 1000 --ckpt_every 1000 --samples_per_label 2"
 
@@ -59,8 +62,8 @@ grep -E "params|epoch: " "$exp/log.txt" 2>/dev/null | tail -2 >> "$out/summary.t
 
 t0=$(date +%s)
 timeout $(( $(left) - 45 )) python generate.py "$exp" --num 100 --sampler fast --batch_size 250 \
-  --out "$exp/eval_fast" 2>>"$log/generate_stderr.log" | tee -a "$log/generate.log"
-echo "generate fast (1000 samples, 6 steps, guidance 2.0) wall=$(( $(date +%s) - t0 )) s" \
+  --guidance_scale "$guidance" --out "$exp/eval_fast" 2>>"$log/generate_stderr.log" | tee -a "$log/generate.log"
+echo "generate fast (1000 samples, 6 steps, guidance $guidance) wall=$(( $(date +%s) - t0 )) s" \
   | tee -a "$log/generate.log"
 cd "$repo"
 cat "$log/generate.log" >> "$out/summary.txt"
@@ -68,7 +71,7 @@ wait "$cls_pid"; tail -2 "$log/classifier.log" >> "$out/summary.txt"
 echo "score fast:" >> "$out/summary.txt"
 score_samples "$exp/eval_fast" "$out/score_fast.json" >> "$out/summary.txt"
 
-if [ "$(left)" -gt 60 ]; then
+if [ "${SC09_DDPM200:-1}" = 1 ] && [ "$(left)" -gt 60 ]; then
   t0=$(date +%s)
   (cd recipes/SC09/diffwave && timeout $(( $(left) - 25 )) python generate.py "$exp" --num 5 \
     --sampler ddpm --batch_size 50 --out "$exp/eval_ddpm200" 2>>"$log/generate_stderr.log") \
@@ -80,6 +83,15 @@ if [ "$(left)" -gt 60 ]; then
   fi
 else
   echo "no time left for the 200-step chain ($(left) s)" >> "$out/summary.txt"
+fi
+
+# SC09_GUIDANCE2: also 30 per digit at a second guidance scale (how guidance trades off)
+if [ -n "${SC09_GUIDANCE2:-}" ] && [ "$(left)" -gt 50 ]; then
+  (cd recipes/SC09/diffwave && timeout $(( $(left) - 25 )) python generate.py "$exp" --num 30 \
+    --sampler fast --guidance_scale "$SC09_GUIDANCE2" --batch_size 300 \
+    --out "$exp/eval_fast_g2" 2>>"$log/generate_stderr.log") >> "$out/summary.txt"
+  echo "score fast, guidance $SC09_GUIDANCE2 (300 samples):" >> "$out/summary.txt"
+  score_samples "$exp/eval_fast_g2" "$out/score_fast_guidance2.json" >> "$out/summary.txt"
 fi
 
 # 30 wavs per digit (all 1000 would pass the 16 MiB a returned file may have)

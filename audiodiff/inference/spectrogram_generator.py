@@ -1,8 +1,9 @@
-"""Load a trained spectrogram-diffusion experiment folder and generate labelled audio."""
+"""Load a trained spectrogram- or latent-diffusion experiment folder; generate labelled audio."""
 
 import glob
 import json
 import os
+import re
 
 import torch
 from hyperpyyaml import load_hyperpyyaml
@@ -12,7 +13,8 @@ from audiodiff.diffusion.generate import sample_from_model
 from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 
 # Keys of a training hparams file that inference must not instantiate (they write files).
-_TRAINING_ONLY = {"checkpointer": None, "train_logger": None}
+_TRAINING_ONLY = ("checkpointer", "ae_checkpointer", "train_logger")
+_TOP_KEY = re.compile(r"^([A-Za-z_]\w*):", re.MULTILINE)
 
 
 class SpectrogramGenerator:
@@ -21,7 +23,9 @@ class SpectrogramGenerator:
     The folder holds ``hyperparams.yaml`` (written by SpeechBrain at training time),
     ``labels.json`` (digit and speaker names) and ``save/CKPT+*`` checkpoints; the newest
     checkpoint's EMA weights (or raw weights when there is no EMA) and normalisation
-    statistics are loaded.
+    statistics are loaded. A latent-diffusion experiment (``hparams/train_latent.yaml``) also
+    has an ``autoencoder`` module: its weights and latent statistics come from the same
+    checkpoint, and samples are decoded from latents to spectrograms before the vocoder.
 
     Arguments
     ---------
@@ -46,7 +50,7 @@ class SpectrogramGenerator:
         self.hparams = hparams
         self.label_names = label_names
         self.device = torch.device(device)
-        for name in ("model", "ema", "normalizer", "schedule", "vocoder"):
+        for name in ("model", "ema", "autoencoder", "normalizer", "schedule", "vocoder"):
             module = hparams["modules"].get(name)
             if module is not None:
                 module.to(self.device).eval()
@@ -70,7 +74,9 @@ class SpectrogramGenerator:
                 "(pass the folder that train.py wrote, e.g. results/digit_diffusion/1986)"
             )
         with open(hparams_path, encoding="utf-8") as f:
-            hparams = load_hyperpyyaml(f, _TRAINING_ONLY)
+            text = f.read()
+        present = set(_TOP_KEY.findall(text))
+        hparams = load_hyperpyyaml(text, {k: None for k in _TRAINING_ONLY if k in present})
         save_dir = os.path.join(source, "save")
         if checkpoint is None and not glob.glob(os.path.join(save_dir, "CKPT+*")):
             raise FileNotFoundError(
@@ -78,7 +84,8 @@ class SpectrogramGenerator:
                 "--debug_persistently so the checkpoint is kept)"
             )
         modules = hparams["modules"]
-        recoverables = {k: modules[k] for k in ("model", "ema", "normalizer") if k in modules}
+        names = ("model", "ema", "autoencoder", "normalizer")
+        recoverables = {k: modules[k] for k in names if k in modules}
         checkpointer = Checkpointer(save_dir, recoverables=recoverables)
         if checkpoint is not None:
             ckpt = next(c for c in checkpointer.list_checkpoints() if c.path.name == checkpoint)
@@ -166,10 +173,18 @@ class SpectrogramGenerator:
                 autocast_dtype=autocast,
                 progress=progress,
             )
-            mel_db = self.modules["normalizer"].denormalize(x0.squeeze(1))
+            mel_db = self.decode(x0)
             mels.append(mel_db)
             wavs.append(self.modules["vocoder"](mel_db))
         return {"wav": torch.cat(wavs), "mel_db": torch.cat(mels), "grid": grid}
+
+    @torch.no_grad()
+    def decode(self, x0):
+        """dB spectrograms [n, n_mels, frames] from sampled x0 (latents are decoded first)."""
+        autoencoder = self.modules.get("autoencoder")
+        if autoencoder is not None:
+            x0 = autoencoder.decode_normalized(x0)
+        return self.modules["normalizer"].denormalize(x0.squeeze(1))
 
     def save(self, out_dir, result):
         """Write the result of :meth:`generate` as ``out_dir/wav/*.wav`` + a PNG grid."""

@@ -7,8 +7,14 @@
   features.
 - ``label_accuracy``: fraction of generated samples whose predicted label (digit, speaker) is
   the conditioning label.
+- ``SampleEvaluator``: scores a folder of generated wavs with a trained evaluation classifier
+  (accuracy, IS, mIS, AM, FID, NDB/K).
+- Vocoder metrics (``vocoder_metrics``): multi-resolution STFT distance, mel L1, log-spectral
+  distance, PESQ (wb), STOI.
+- Speed (``measure_speed``, ``Timer``): real-time factor and throughput, CUDA-synchronised.
 """
 
+from audiodiff.metrics.evaluator import EvaluationError, SampleEvaluator
 from audiodiff.metrics.generative import (
     am_score,
     frechet_distance,
@@ -18,13 +24,37 @@ from audiodiff.metrics.generative import (
     modified_inception_score,
     ndb_score,
 )
+from audiodiff.metrics.speed import Timer, measure_speed, synchronize
+from audiodiff.metrics.vocoder import (
+    STFT_RESOLUTIONS,
+    align_lengths,
+    log_spectral_distance,
+    mel_l1,
+    multi_resolution_stft_distance,
+    pesq_wb,
+    stoi,
+    vocoder_metrics,
+)
 
 __all__ = [
+    "EvaluationError",
+    "STFT_RESOLUTIONS",
+    "SampleEvaluator",
+    "Timer",
+    "align_lengths",
     "am_score",
     "frechet_distance",
     "inception_score",
     "kmeans",
     "label_accuracy",
+    "log_spectral_distance",
+    "measure_speed",
+    "mel_l1",
     "modified_inception_score",
+    "multi_resolution_stft_distance",
     "ndb_score",
+    "pesq_wb",
+    "stoi",
+    "synchronize",
+    "vocoder_metrics",
 ]

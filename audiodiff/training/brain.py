@@ -5,6 +5,7 @@ a clear stop on a non-finite loss, epoch-end sampling (wav + spectrogram PNG) an
 checkpoint/resume. A recipe subclasses it and implements :meth:`DiffusionBrain.batch_inputs`.
 """
 
+import json
 import logging
 import os
 import time
@@ -34,7 +35,9 @@ class DiffusionBrain(sb.Brain):
     Hparams read: ``prediction``, ``label_classes``, ``epoch_counter``, ``train_logger``,
     ``samples_folder``, ``sample_shape``, ``sampler``, ``sample_steps``, ``guidance_scale``,
     ``samples_per_label``, ``sample_every``, ``ckpt_every``, and optionally ``eta``,
-    ``clip_x0``, ``max_train_minutes``, ``sample_seed``, ``label_names``, ``sample_rate``.
+    ``clip_x0``, ``max_train_minutes``, ``sample_seed``, ``label_names``, ``sample_rate``,
+    ``evaluation_classifier`` (a classifier folder: epoch-end samples are scored with
+    :class:`audiodiff.metrics.SampleEvaluator`, see :meth:`log_sample_metrics`).
 
     Subclasses implement :meth:`batch_inputs`.
     """
@@ -64,9 +67,12 @@ class DiffusionBrain(sb.Brain):
         return predictions
 
     def on_fit_start(self):
-        """Recover the last checkpoint (SpeechBrain) and start the training clock."""
+        """Recover the last checkpoint (SpeechBrain), start the training clock, and load the
+        evaluation classifier when ``evaluation_classifier`` is set (a wrong folder stops the
+        run here, not after the first epochs)."""
         super().on_fit_start()
         self._fit_start_time = time.time()
+        self.sample_evaluator()
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
         """Update the EMA weights after each optimizer step."""
@@ -129,6 +135,10 @@ class DiffusionBrain(sb.Brain):
         """The EMA network when there is one, else the trained one."""
         return self.modules.ema.averaged if "ema" in self.modules else self.modules.model
 
+    def decode_samples(self, x0):
+        """dB spectrograms [n, n_mels, frames] from sampled x0 [n, *sample_shape] (a hook)."""
+        return self.modules.normalizer.denormalize(x0.squeeze(1))
+
     @torch.no_grad()
     def generate(self, grid, *, sampler=None, steps=None, guidance_scale=None, seed=None):
         """Sample one spectrogram + waveform per entry of ``grid`` (a list of label dicts).
@@ -159,7 +169,7 @@ class DiffusionBrain(sb.Brain):
             generator=generator,
             autocast_dtype=autocast,
         )
-        mel_db = self.modules.normalizer.denormalize(x0.squeeze(1))
+        mel_db = self.decode_samples(x0)
         wav = self.modules.vocoder(mel_db)
         self.modules.train(was_training)
         return mel_db, wav
@@ -177,3 +187,52 @@ class DiffusionBrain(sb.Brain):
             folder, wav, mel_db, grid, hp.sample_rate, label_names=getattr(hp, "label_names", None)
         )
         logger.info(f"Wrote {len(grid)} samples to {folder}")
+        self.log_sample_metrics(folder, epoch)
+
+    # ---- sample metrics ---------------------------------------------------------------------
+    def sample_evaluator(self):
+        """The :class:`audiodiff.metrics.SampleEvaluator` of ``evaluation_classifier``, loaded
+        once; None when that hparam is null or absent, or in ``--debug``.
+
+        Exits with one clear line (``SystemExit``) when the folder is not a trained classifier.
+        """
+        folder = getattr(getattr(self, "hparams", None), "evaluation_classifier", None)
+        if folder is None or self.debug:
+            return None
+        if getattr(self, "_sample_evaluator", None) is None:
+            # imported here: the evaluator reads sample names from audiodiff.training.samples
+            from audiodiff.metrics import EvaluationError, SampleEvaluator
+
+            try:
+                evaluator = SampleEvaluator.from_experiment(folder, device=self.device)
+                evaluator.reference()  # computed once now, not in the first epoch's budget
+            except EvaluationError as err:
+                raise SystemExit(f"error: evaluation_classifier: {err}") from None
+            self._sample_evaluator = evaluator
+        return self._sample_evaluator
+
+    def log_sample_metrics(self, folder, epoch):
+        """Score the samples just written to ``folder`` with the evaluation classifier.
+
+        Active when ``evaluation_classifier`` is set and not in ``--debug``: logs the scalar
+        metrics (accuracies, IS, mIS, AM, FID, NDB/K) with ``train_logger`` and writes all of
+        them to ``folder/metrics.json``.
+
+        Returns
+        -------
+        dict or None
+            The metrics, or None when inactive.
+        """
+        evaluator = self.sample_evaluator()
+        if evaluator is None:
+            return None
+        from audiodiff.metrics.evaluator import SCALAR_METRICS
+
+        metrics = evaluator.evaluate_folder(folder)
+        with open(os.path.join(folder, "metrics.json"), "w") as f:
+            json.dump(metrics, f, indent=1)
+        scalars = {k: metrics[k] for k in SCALAR_METRICS if metrics.get(k) is not None}
+        self.hparams.train_logger.log_stats(
+            {"samples of epoch": epoch, "num_samples": metrics["num_samples"], **scalars}
+        )
+        return metrics

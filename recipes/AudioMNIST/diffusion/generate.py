@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Generate spoken digits from a trained experiment folder.
 
+Works the same for spectrogram-space (hparams/train.yaml) and latent (hparams/train_latent.yaml)
+experiments: latent samples are decoded by the experiment's autoencoder before the vocoder.
+
 Usage
 -----
 python generate.py results/digit_diffusion/1986 --digits 0 7 --speakers 2 --num 4 --out samples
