@@ -24,7 +24,7 @@ train_classifier() {  # background, beside the diffusion training (small, shares
 }
 score_samples() {  # $1 = folder with wav/*.wav + labels.json, $2 = JSON out
   timeout "$(left)" python tools/score_digit_samples.py score "$1" --classifier "$cls" \
-    --json_out "$2" 2>&1 | tail -3
+    --json_out "$2" 2>&1 | grep -E "^(num_samples|digit_acc|is|fid) "
 }
 
 # ---- the model: sized to learn in ~6 minutes on one H100 -----------------------------------
@@ -84,6 +84,17 @@ if [ "${SC09_DDPM200:-1}" = 1 ] && [ "$(left)" -gt 60 ]; then
 else
   echo "no time left for the 200-step chain ($(left) s)" >> "$out/summary.txt"
 fi
+
+# SC09_SAMPLERS="ddim:50 dpm_solver:30": also 20 per digit with each sampler:steps
+for spec in ${SC09_SAMPLERS:-}; do
+  name=${spec%%:*}; steps=${spec##*:}
+  [ "$(left)" -gt 40 ] || { echo "no time left for $spec" >> "$out/summary.txt"; break; }
+  (cd recipes/SC09/diffwave && timeout $(( $(left) - 20 )) python generate.py "$exp" --num 20 \
+    --sampler "$name" --steps "$steps" --guidance_scale "$guidance" --batch_size 300 \
+    --out "$exp/eval_${name}_$steps" 2>>"$log/generate_stderr.log") >> "$out/summary.txt"
+  echo "score $name $steps steps (200 samples):" >> "$out/summary.txt"
+  score_samples "$exp/eval_${name}_$steps" "$log/score_${name}_$steps.json" >> "$out/summary.txt"
+done
 
 # SC09_GUIDANCE2: also 30 per digit at a second guidance scale (how guidance trades off)
 if [ -n "${SC09_GUIDANCE2:-}" ] && [ "$(left)" -gt 50 ]; then
