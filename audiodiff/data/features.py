@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from audiodiff.audio.io import AudioReadError, read_audio
 from audiodiff.audio.mel import amplitude_to_db, floor_db, pad_or_crop
+from audiodiff.data.cache import load_cache, save_cache
 from audiodiff.data.manifest import read_manifest, warn_skipped
 
 logger = logging.getLogger(__name__)
@@ -129,18 +130,10 @@ def compute_features(
     mel_rate = getattr(mel, "sample_rate", sample_rate)
     if mel_rate != sample_rate:
         raise ValueError(f"sample_rate={sample_rate} differs from the mel's {mel_rate}")
-    key = None
-    if cache_path is not None:
-        key = features_cache_key(manifest_path, mel, sample_rate, num_frames)
-        if os.path.isfile(cache_path):
-            try:
-                cached = torch.load(cache_path, map_location="cpu", weights_only=True)
-            except Exception as err:  # unreadable cache: recompute
-                logger.warning("ignoring unreadable feature cache %s (%s)", cache_path, err)
-                cached = {}
-            if cached.get("key") == key:
-                logger.info("loaded features from cache %s", cache_path)
-                return cached["features"]
+    key = features_cache_key(manifest_path, mel, sample_rate, num_frames)
+    cached = load_cache(cache_path, key, "features")
+    if cached is not None:
+        return cached
 
     manifest = read_manifest(manifest_path)
     device = next(iter(mel.buffers()), torch.empty(0)).device
@@ -153,8 +146,9 @@ def compute_features(
         num_workers = 0
     paths = [entry["wav"] for _, entry in entries]
     results = _map_features(paths, mel, sample_rate, device, num_workers)
-    items = tqdm(zip(entries, results), total=len(entries), desc="mel features",
-                 disable=not progress)
+    items = tqdm(
+        zip(entries, results), total=len(entries), desc="mel features", disable=not progress
+    )
     for (utt_id, entry), result in items:
         if isinstance(result, str):
             skipped.append((entry["wav"], result))
@@ -176,12 +170,7 @@ def compute_features(
         "ids": ids,
     }
     if cache_path is not None:
-        parent = os.path.dirname(os.fspath(cache_path))
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        tmp = f"{os.fspath(cache_path)}.tmp"
-        torch.save({"key": key, "features": features}, tmp)
-        os.replace(tmp, cache_path)
+        save_cache(cache_path, key, features)
     return features
 
 

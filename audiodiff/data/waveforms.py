@@ -4,13 +4,13 @@ import hashlib
 import json
 import logging
 import math
-import os
 
 import torch
 import torchaudio
 from tqdm import tqdm
 
 from audiodiff.audio.io import AudioReadError, read_audio
+from audiodiff.data.cache import load_cache, save_cache
 from audiodiff.data.manifest import read_manifest, warn_skipped
 
 logger = logging.getLogger(__name__)
@@ -101,18 +101,10 @@ def load_waveforms(
     >>> out["wav"].shape, out["lengths"].tolist()
     (torch.Size([1, 16000]), [0.5])
     """
-    key = None
-    if cache_path is not None:
-        key = waveforms_cache_key(manifest_path, sample_rate, num_samples)
-        if os.path.isfile(cache_path):
-            try:
-                cached = torch.load(cache_path, map_location="cpu", weights_only=True)
-            except Exception as err:  # unreadable cache: recompute
-                logger.warning("ignoring unreadable waveform cache %s (%s)", cache_path, err)
-                cached = {}
-            if cached.get("key") == key:
-                logger.info("loaded waveforms from cache %s", cache_path)
-                return cached["waveforms"]
+    key = waveforms_cache_key(manifest_path, sample_rate, num_samples)
+    cached = load_cache(cache_path, key, "waveforms")
+    if cached is not None:
+        return cached
 
     manifest = read_manifest(manifest_path)
     by_rate, skipped, kept = {}, [], []
@@ -152,10 +144,5 @@ def load_waveforms(
         "ids": [utt_id for utt_id, _, _ in kept],
     }
     if cache_path is not None:
-        parent = os.path.dirname(os.fspath(cache_path))
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        tmp = f"{os.fspath(cache_path)}.tmp"
-        torch.save({"key": key, "waveforms": waveforms}, tmp)
-        os.replace(tmp, cache_path)
+        save_cache(cache_path, key, waveforms)
     return waveforms

@@ -27,6 +27,7 @@ from speechbrain.utils.checkpoints import Checkpointer
 
 from audiodiff.audio import amplitude_to_db, floor_db, pad_or_crop, read_audio
 from audiodiff.data import compute_features
+from audiodiff.data.cache import load_cache, save_cache
 from audiodiff.metrics.generative import (
     am_score,
     frechet_distance,
@@ -269,10 +270,9 @@ class SampleEvaluator:
     def _cached_reference(self, cache_path, checkpoint_name, prepare_candidates):
         """Load ``cache_path`` if it belongs to ``checkpoint_name``, else compute and save it."""
         key = {"version": _REFERENCE_VERSION, "checkpoint": checkpoint_name}
-        if os.path.isfile(cache_path):
-            cached = torch.load(cache_path, map_location="cpu", weights_only=True)
-            if cached.get("key") == key:
-                return cached["reference"]
+        cached = load_cache(cache_path, key, "reference features")
+        if cached is not None:
+            return cached
         for prepare in prepare_candidates:
             manifests = {s: os.path.join(prepare, f"{s}.json") for s in ("train", "test")}
             if all(os.path.isfile(p) for p in manifests.values()):
@@ -283,9 +283,7 @@ class SampleEvaluator:
                 f"in {' or '.join(prepare_candidates)}: re-run the classifier recipe"
             )
         reference = self.reference_features(manifests)
-        tmp = cache_path + ".tmp"
-        torch.save({"key": key, "reference": reference}, tmp)
-        os.replace(tmp, cache_path)
+        save_cache(cache_path, key, reference)
         return reference
 
     # ---- features and predictions -----------------------------------------------------------

@@ -49,8 +49,8 @@ class DiffusionBrain(sb.Brain):
     # ---- training -------------------------------------------------------------------------
     def compute_forward(self, batch, stage):
         """Diffusion loss on the normalised batch (one random step t per example)."""
-        features_db, labels, mask = self.batch_inputs(batch)
-        x0 = self.modules.normalizer.normalize(features_db).unsqueeze(1)
+        features, labels, mask = self.batch_inputs(batch)
+        x0 = self.encode_batch(features)
         if mask is not None:
             mask = mask.unsqueeze(1)
         return diffusion_loss(
@@ -61,6 +61,10 @@ class DiffusionBrain(sb.Brain):
             cond=labels,
             mask=mask,
         )
+
+    def encode_batch(self, features_db):
+        """Diffusion-space x0 [B, 1, ...] from the batch's features (a hook: normalised dB)."""
+        return self.modules.normalizer.normalize(features_db).unsqueeze(1)
 
     def compute_objectives(self, predictions, batch, stage):
         """The loss is computed in :meth:`compute_forward`."""
@@ -75,9 +79,9 @@ class DiffusionBrain(sb.Brain):
         self.sample_evaluator()
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Update the EMA weights after each optimizer step."""
+        """Update the EMA weights after each optimizer step (unwrapping a ``--compile``d net)."""
         if should_step and "ema" in self.modules:
-            self.modules.ema.update(self.modules.model)
+            self.modules.ema.update(getattr(self.modules.model, "_orig_mod", self.modules.model))
 
     def check_loss_isfinite(self, loss):
         """Stop at once on a NaN/inf loss: the last good checkpoint stays on disk."""
@@ -169,10 +173,14 @@ class DiffusionBrain(sb.Brain):
             generator=generator,
             autocast_dtype=autocast,
         )
-        mel_db = self.decode_samples(x0)
-        wav = self.modules.vocoder(mel_db)
+        mel_db, wav = self.samples_to_audio(x0)
         self.modules.train(was_training)
         return mel_db, wav
+
+    def samples_to_audio(self, x0):
+        """``(mel_db [n, n_mels, frames], wav [n, samples])`` from sampled x0 (a hook)."""
+        mel_db = self.decode_samples(x0)
+        return mel_db, self.modules.vocoder(mel_db)
 
     def write_epoch_samples(self, epoch):
         """Write ``samples_folder/<epoch>/wav/*.wav`` and ``spectrograms.png``."""

@@ -5,13 +5,8 @@ samples go through the base class's ``write_epoch_samples`` (wavs, a PNG of thei
 spectrograms, labels.json, then ``log_sample_metrics``).
 """
 
-import torch
-
 from audiodiff.audio import MelSpectrogram, amplitude_to_db
-from audiodiff.diffusion import diffusion_loss
-from audiodiff.diffusion.generate import sample_from_model
 from audiodiff.training.brain import DiffusionBrain
-from audiodiff.training.samples import labels_to_tensors
 
 
 def waveform_mel_db(wav, mel=None, sample_rate=16000):
@@ -33,6 +28,7 @@ def waveform_mel_db(wav, mel=None, sample_rate=16000):
 
     Example
     -------
+    >>> import torch
     >>> waveform_mel_db(torch.zeros(2, 16000)).shape
     torch.Size([2, 80, 63])
     """
@@ -50,55 +46,12 @@ class WaveformDiffusionBrain(DiffusionBrain):
     Subclasses implement :meth:`batch_inputs` returning ``(wav [B, samples], labels, None)``.
     """
 
-    def compute_forward(self, batch, stage):
-        """Diffusion loss on the waveforms (one random step t per example)."""
-        wav, labels, mask = self.batch_inputs(batch)
-        x0 = wav.unsqueeze(1)
-        if mask is not None:
-            mask = mask.unsqueeze(1)
-        return diffusion_loss(
-            self.modules.model,
-            x0,
-            self.modules.schedule,
-            prediction=self.hparams.prediction,
-            cond=labels,
-            mask=mask,
-        )
+    def encode_batch(self, wav):
+        """x0 [B, 1, samples]: the waveforms themselves."""
+        return wav.unsqueeze(1)
 
-    def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Update the EMA weights from the network (unwrapping a ``--compile``d one)."""
-        if should_step and "ema" in self.modules:
-            self.modules.ema.update(getattr(self.modules.model, "_orig_mod", self.modules.model))
-
-    @torch.no_grad()
-    def generate(self, grid, *, sampler=None, steps=None, guidance_scale=None, seed=None):
-        """Sample one waveform per entry of ``grid`` (a list of label dicts).
-
-        Returns
-        -------
-        (mel_db [n, n_mels, frames] for the plots, wav [n, samples])
-        """
-        hp = self.hparams
-        device = self.modules.schedule.alpha_bar.device
-        generator = torch.Generator(device=device).manual_seed(
-            getattr(hp, "sample_seed", 0) if seed is None else seed
-        )
-        was_training = self.modules.training
-        self.modules.eval()
-        x0 = sample_from_model(
-            self.sampling_model(),
-            self.modules.schedule,
-            (len(grid), *hp.sample_shape),
-            prediction=hp.prediction,
-            labels=labels_to_tensors(grid, device=device),
-            sampler=sampler or hp.sampler,
-            steps=steps or hp.sample_steps,
-            guidance_scale=hp.guidance_scale if guidance_scale is None else guidance_scale,
-            eta=getattr(hp, "eta", 0.0),
-            clip_x0=getattr(hp, "clip_x0", None),
-            generator=generator,
-            autocast_dtype=torch.bfloat16 if self.eval_precision == "bf16" else None,
-        )
-        self.modules.train(was_training)
-        wav = x0.reshape(len(grid), -1)
-        return waveform_mel_db(wav, getattr(hp, "mel", None), hp.sample_rate), wav
+    def samples_to_audio(self, x0):
+        """``(mel_db [n, n_mels, frames]`` for the plots, ``wav [n, samples])`` from x0."""
+        wav = x0.reshape(len(x0), -1)
+        mel = getattr(self.hparams, "mel", None)
+        return waveform_mel_db(wav, mel, self.hparams.sample_rate), wav

@@ -203,9 +203,22 @@ def test_audiomnist_layout_with_its_own_speaker_count(tmp_path):
                 soundfile.write(path, 0.1 * rng.standard_normal(9600), 48000)
     (root / "data" / "audioMNIST_meta.txt").write_text(json.dumps({"01": {"gender": "male"}}))
     out = tmp_path / "exp"
-    proc = run(["train.py", "hparams/train.yaml", "--debug", "--output_folder", str(out),
-                "--dataset", "audiomnist", "--data_folder", str(root), *TINY,
-                "--speaker_conditioned", "true"])
+    proc = run(
+        [
+            "train.py",
+            "hparams/train.yaml",
+            "--debug",
+            "--output_folder",
+            str(out),
+            "--dataset",
+            "audiomnist",
+            "--data_folder",
+            str(root),
+            *TINY,
+            "--speaker_conditioned",
+            "true",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.load(open(out / "labels.json"))["speaker"] == ["01", "02", "03"]
     names = sorted(os.path.basename(p) for p in glob.glob(str(out / "samples" / "*" / "wav" / "*")))

@@ -189,6 +189,6 @@ def test_speech_commands_layout(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     cached = torch.load(out / "prepared" / "waveforms_train.pt", weights_only=True)
-    assert cached["waveforms"]["wav"].shape == (10, 16000)
-    assert sorted(cached["waveforms"]["digit"].tolist()) == list(range(10))
+    assert cached["value"]["wav"].shape == (10, 16000)
+    assert sorted(cached["value"]["digit"].tolist()) == list(range(10))
     assert len(glob.glob(str(out / "samples" / "*" / "wav" / "digit*.wav"))) == 10
