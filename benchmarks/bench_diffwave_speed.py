@@ -27,6 +27,7 @@ import json
 import time
 
 import torch
+from bench_spectrogram_speed import timed
 
 from audiodiff.diffusion import diffusion_loss, make_schedule
 from audiodiff.diffusion.generate import sample_from_model
@@ -36,25 +37,6 @@ PAPER = dict(residual_channels=256, residual_layers=36, dilation_cycle=12)
 TINY = dict(residual_channels=16, residual_layers=4, dilation_cycle=2)
 PEER_NUMBERS_H100 = {"train_fp32_ms": 472, "train_bf16_ms": 451, "sample_200_s": 33.0}
 """The peer's numbers measured on an H100 before this benchmark existed (issue text)."""
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(fn, device, repeats, warmup=2):
-    """Median seconds of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        fn()
-    sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
 
 
 def autocast(device, enabled):

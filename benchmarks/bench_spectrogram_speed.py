@@ -16,13 +16,13 @@ Usage: python benchmarks/bench_spectrogram_speed.py [--json out.json] [--quick]
 
 import argparse
 import json
-import time
 
 import torch
 
 from audiodiff.audio import GriffinLimVocoder
 from audiodiff.diffusion import diffusion_loss, make_schedule
 from audiodiff.diffusion.generate import sample_from_model
+from audiodiff.metrics.speed import measure_speed
 from audiodiff.nets import SpectrogramUNet
 
 N_MELS, FRAMES, HOP, SR = 80, 64, 256, 16000
@@ -43,23 +43,11 @@ PEER = dict(model_channels=128, num_res_blocks=4, attention_resolutions=[32, 16,
 PEER_QUICK = dict(model_channels=32, num_res_blocks=1, attention_resolutions=[], timesteps=4)
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def timed(fn, device, repeats, warmup=2):
-    """Median seconds of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        fn()
-    sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    """Median seconds of ``fn()`` over ``repeats`` CUDA-synchronised runs after ``warmup``."""
+    return measure_speed(fn, audio_seconds=1.0, repeats=repeats, warmup=warmup, device=device)[
+        "seconds"
+    ]
 
 
 def bench_ours(device, batch, repeats, num_samples, compile_sampler=False, quick=False):
