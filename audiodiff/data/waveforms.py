@@ -38,7 +38,7 @@ def waveforms_cache_key(manifest_path, sample_rate, num_samples):
 
     Example
     -------
-    >>> import tempfile
+    >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "m.json")
     >>> _ = open(path, "w").write("{}")
     >>> waveforms_cache_key(path, 16000, 16000) == waveforms_cache_key(path, 16000, 8000)
