@@ -55,9 +55,47 @@ def waveforms_cache_key(manifest_path, sample_rate, num_samples):
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
+def peak_normalize(wav, level=0.95, floor=1e-4):
+    """Scale each row of ``wav`` so that its largest absolute sample is ``level``.
+
+    Rows whose peak is below ``floor`` (digital silence) are left as they are.
+
+    Arguments
+    ---------
+    wav : torch.Tensor
+        [N, samples] waveforms.
+    level : float
+        Target peak, in (0, 1].
+    floor : float
+        Peaks below this are not scaled.
+
+    Returns
+    -------
+    torch.Tensor
+        [N, samples], a new tensor.
+
+    Example
+    -------
+    >>> peak_normalize(torch.tensor([[0.1, -0.2], [0.0, 0.0]]), level=0.5)
+    tensor([[ 0.2500, -0.5000],
+            [ 0.0000,  0.0000]])
+    """
+    if not 0 < level <= 1:
+        raise ValueError(f"peak level must be in (0, 1], got {level}")
+    peak = wav.abs().amax(dim=-1, keepdim=True)
+    scale = torch.where(peak < floor, torch.ones_like(peak), level / peak.clamp_min(floor))
+    return wav * scale
+
+
 @torch.no_grad()
 def load_waveforms(
-    manifest_path, *, sample_rate=16000, num_samples=16000, cache_path=None, progress=True
+    manifest_path,
+    *,
+    sample_rate=16000,
+    num_samples=16000,
+    cache_path=None,
+    progress=True,
+    peak_level=None,
 ):
     """Every utterance of a manifest as a fixed-length waveform, resampled, padded or cropped.
 
@@ -67,7 +105,9 @@ def load_waveforms(
     left-aligned in ``num_samples`` samples, zero-padded at the end. Files that fail to read
     are skipped, counted and warned about. With ``cache_path``, the result is saved with
     ``torch.save`` under a key hashing the manifest content, ``sample_rate`` and
-    ``num_samples``; a later call with the same key loads it instead.
+    ``num_samples``; a later call with the same key loads it instead. With ``peak_level``,
+    each waveform is then scaled to that peak (:func:`peak_normalize`; the cache holds the
+    unscaled audio).
 
     Arguments
     ---------
@@ -81,6 +121,8 @@ def load_waveforms(
         Cache file (``.pt``).
     progress : bool
         Show a tqdm progress bar while reading.
+    peak_level : float, optional
+        Scale every waveform to this peak; None keeps the recorded levels.
 
     Returns
     -------
@@ -102,10 +144,18 @@ def load_waveforms(
     (torch.Size([1, 16000]), [0.5])
     """
     key = waveforms_cache_key(manifest_path, sample_rate, num_samples)
-    cached = load_cache(cache_path, key, "waveforms")
-    if cached is not None:
-        return cached
+    waveforms = load_cache(cache_path, key, "waveforms")
+    if waveforms is None:
+        waveforms = _read_waveforms(manifest_path, sample_rate, num_samples, progress)
+        if cache_path is not None:
+            save_cache(cache_path, key, waveforms)
+    if peak_level is not None:
+        waveforms = dict(waveforms, wav=peak_normalize(waveforms["wav"], peak_level))
+    return waveforms
 
+
+def _read_waveforms(manifest_path, sample_rate, num_samples, progress):
+    """Read, resample, crop and pad every readable wav of a manifest (no cache)."""
     manifest = read_manifest(manifest_path)
     by_rate, skipped, kept = {}, [], []
     items = tqdm(manifest.items(), desc="reading audio", disable=not progress)
@@ -136,13 +186,10 @@ def load_waveforms(
             batch = batch[:, :num_samples]
             for row, (index, _) in enumerate(chunk):
                 wavs[index, : batch.shape[1]] = batch[row]
-    waveforms = {
+    return {
         "wav": wavs,
         "lengths": torch.tensor([length for _, _, length in kept], dtype=torch.float32),
         "digit": torch.tensor([int(entry["digit"]) for _, entry, _ in kept], dtype=torch.long),
         "speaker": [str(entry.get("speaker", "")) for _, entry, _ in kept],
         "ids": [utt_id for utt_id, _, _ in kept],
     }
-    if cache_path is not None:
-        save_cache(cache_path, key, waveforms)
-    return waveforms

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from audiodiff.nets.waveform_conditioning import MelUpsampler, StepLabelEmbedding
+from audiodiff.nets.waveform_conditioning import LabelTemplate, MelUpsampler, StepLabelEmbedding
 
 
 def diffwave_receptive_field(residual_layers, dilation_cycle, kernel_size=3):
@@ -57,7 +57,7 @@ def diffwave_receptive_field(residual_layers, dilation_cycle, kernel_size=3):
 class _ResidualLayer(nn.Module):
     """One DiffWave layer on time-major features [batch, samples, C].
 
-    y = x + step; h = W_dil [shift_0(y), .., shift_{k-1}(y), mel]; a = tanh(h_f) * sigmoid(h_g);
+    y = x + step; h = W_dil [shift_0(y), .., shift_{k-1}(y), local]; a = tanh(h_f) * sigmoid(h_g);
     (residual, skip) = W_out a; returns ((x + residual) / sqrt(2), skip).
     """
 
@@ -71,7 +71,7 @@ class _ResidualLayer(nn.Module):
         nn.init.kaiming_normal_(self.dilated.weight)
         nn.init.kaiming_normal_(self.output.weight)
 
-    def forward(self, x, step, mel=None):
+    def forward(self, x, step, local=None):
         length = x.shape[1]
         y = x + step[:, None, :]
         pad = self.dilation * (self.kernel_size - 1) // 2
@@ -79,8 +79,8 @@ class _ResidualLayer(nn.Module):
         taps = [
             y[:, j * self.dilation : j * self.dilation + length] for j in range(self.kernel_size)
         ]
-        if mel is not None:
-            taps.append(mel.to(y.dtype))
+        if local is not None:
+            taps.append(local.to(y.dtype))
         h = self.dilated(torch.cat(taps, dim=-1))
         gate, filt = h.chunk(2, dim=-1)
         h = self.output(torch.tanh(filt) * torch.sigmoid(gate))
@@ -123,6 +123,18 @@ class DiffWave(nn.Module):
         Size of the sinusoidal step features.
     embed_dim : int
         Size of the step/label embedding vector.
+    label_template_frames : int
+        If > 0 (label models only), a learned [``label_template_channels``, frames] sequence
+        per class (:class:`LabelTemplate`) is upsampled to the waveform and enters every
+        layer's dilated convolution beside the mel: time-varying label conditioning, an
+        audiodiff option beyond the paper. 0: labels only through the step embedding.
+    label_template_channels : int
+        Channels of the label templates.
+    patch_size : int
+        Consecutive samples folded into one time step (1 = the paper). With ``p`` > 1 the
+        layers run over samples / p steps with ``p`` input and output channels: p times less
+        compute per step and a p times longer receptive field in samples (not in the vocoder
+        mode). An audiodiff option beyond the paper.
 
     Example
     -------
@@ -131,6 +143,13 @@ class DiffWave(nn.Module):
     >>> x_t = torch.randn(2, 1, 100)
     >>> model(x_t, torch.tensor([3, 150]), digit=torch.tensor([7, -1])).shape
     torch.Size([2, 1, 100])
+    >>> templated = DiffWave(residual_channels=8, residual_layers=2, dilation_cycle=2,
+    ...                      label_classes={"digit": 10}, label_template_frames=4)
+    >>> templated(x_t, torch.tensor([3, 150]), digit=torch.tensor([7, -1])).shape
+    torch.Size([2, 1, 100])
+    >>> patched = DiffWave(residual_channels=8, residual_layers=2, dilation_cycle=2, patch_size=4)
+    >>> patched(torch.randn(2, 1, 102), torch.tensor([3, 150])).shape
+    torch.Size([2, 1, 102])
     >>> vocoder = DiffWave(residual_channels=8, residual_layers=2, dilation_cycle=2,
     ...                    n_mels=20, upsample_factors=(4, 4))
     >>> vocoder(torch.randn(1, 1, 64), torch.tensor([5]), mel=torch.randn(1, 20, 5)).shape
@@ -149,11 +168,17 @@ class DiffWave(nn.Module):
         upsample_factors=(16, 16),
         step_embed_dim=128,
         embed_dim=512,
+        label_template_frames=0,
+        label_template_channels=16,
+        patch_size=1,
     ):
         super().__init__()
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        if patch_size < 1 or (n_mels and patch_size != 1):
+            raise ValueError(f"patch_size must be >= 1 (1 in the vocoder mode), got {patch_size}")
         channels = residual_channels
+        self.patch_size = patch_size
         self.residual_channels = channels
         self.residual_layers = residual_layers
         self.dilation_cycle = dilation_cycle
@@ -162,16 +187,22 @@ class DiffWave(nn.Module):
         self.step_embed = StepLabelEmbedding(
             step_embed_dim, embed_dim, label_classes, cond_drop_prob
         )
-        self.input_projection = nn.Linear(1, channels)
+        self.input_projection = nn.Linear(patch_size, channels)
         # the step projections of all layers in one matrix product: [batch, N * C]
         self.step_projection = nn.Linear(embed_dim, residual_layers * channels)
         self.upsampler = MelUpsampler(upsample_factors) if n_mels else None
+        self.template = None
+        if label_template_frames > 0 and label_classes:  # unconditional models: no template
+            self.template = LabelTemplate(
+                label_classes, label_template_channels, label_template_frames
+            )
+        local_channels = (n_mels or 0) + (label_template_channels if self.template else 0)
         self.layers = nn.ModuleList(
-            _ResidualLayer(channels, 2 ** (i % dilation_cycle), kernel_size, n_mels or 0)
+            _ResidualLayer(channels, 2 ** (i % dilation_cycle), kernel_size, local_channels)
             for i in range(residual_layers)
         )
         self.skip_projection = nn.Linear(channels, channels)
-        self.output_projection = nn.Linear(channels, 1)
+        self.output_projection = nn.Linear(channels, patch_size)
         nn.init.kaiming_normal_(self.input_projection.weight)
         nn.init.kaiming_normal_(self.skip_projection.weight)
         nn.init.zeros_(self.output_projection.weight)
@@ -179,8 +210,9 @@ class DiffWave(nn.Module):
 
     @property
     def receptive_field(self):
-        """int: number of input samples that one output sample sees."""
-        return diffwave_receptive_field(self.residual_layers, self.dilation_cycle, self.kernel_size)
+        """int: number of input samples that one output sample sees (at most)."""
+        steps = diffwave_receptive_field(self.residual_layers, self.dilation_cycle, self.kernel_size)
+        return steps * self.patch_size
 
     @property
     def label_classes(self):
@@ -216,14 +248,28 @@ class DiffWave(nn.Module):
         if (mel is None) != (self.upsampler is None):
             want = "needs a mel spectrogram" if mel is None else "takes no mel (n_mels=None)"
             raise ValueError(f"this DiffWave {want}")
-        emb = self.step_embed(t, labels)
+        if self.template is None:
+            emb = self.step_embed(t, labels)
+        else:  # one label dropout for both conditioners
+            labels = self.step_embed.resolve_labels(labels, batch, x.device)
+            emb = self.step_embed(t, labels, resolved=True)
         steps = self.step_projection(emb).unflatten(-1, (self.residual_layers, -1))
+        patch = self.patch_size
+        steps_len = -(-length // patch)  # time steps of the layers
+        local = []  # time-major local conditioning [batch, steps_len, channels]
         if mel is not None:
-            mel = self.upsampler(mel, length).transpose(1, 2)  # [batch, samples, n_mels]
-        h = F.relu(self.input_projection(x.transpose(1, 2)))  # [batch, samples, C]
+            local.append(self.upsampler(mel, length).transpose(1, 2))
+        if self.template is not None:
+            local.append(self.template(labels, steps_len).to(emb.dtype))
+        local = torch.cat(local, dim=-1) if len(local) > 1 else (local[0] if local else None)
+        if steps_len * patch != length:
+            x = F.pad(x, (0, steps_len * patch - length))
+        # time-major: [batch, 1, samples] -> [batch, steps_len, patch] -> [batch, steps_len, C]
+        h = F.relu(self.input_projection(x.reshape(batch, steps_len, patch)))
         skip = None
         for i, layer in enumerate(self.layers):
-            h, skip_i = layer(h, steps[:, i], mel)
+            h, skip_i = layer(h, steps[:, i], local)
             skip = skip_i if skip is None else skip + skip_i
         h = F.relu(self.skip_projection(skip * (1 / math.sqrt(self.residual_layers))))
-        return self.output_projection(h).transpose(1, 2)
+        out = self.output_projection(h).reshape(batch, 1, steps_len * patch)
+        return out[..., :length]

@@ -61,7 +61,7 @@ class StepLabelEmbedding(nn.Module):
         """dict: label name -> number of classes."""
         return {name: embed.num_classes for name, embed in self.label_embeds.items()}
 
-    def forward(self, t, labels):
+    def forward(self, t, labels, resolved=False):
         """Return the [batch, dim] conditioning vector.
 
         Arguments
@@ -71,39 +71,138 @@ class StepLabelEmbedding(nn.Module):
         labels : dict
             Label name -> [batch] long tensor (``-1`` = no label); a missing name means no
             label for the whole batch.
+        resolved : bool
+            ``labels`` come from :meth:`resolve_labels` (checked, complete, already dropped).
 
         Returns
         -------
         torch.Tensor
             [batch, dim].
         """
+        features = sinusoidal_embedding(t, self.step_dim)
+        emb = self.mlp(features.to(self.mlp[0].weight.dtype))
+        if not self.label_embeds:
+            return emb
+        values = labels if resolved else self.resolve_labels(labels, emb.shape[0], emb.device)
+        for name, embed in self.label_embeds.items():
+            emb = emb + embed(values[name], check=False)
+        return emb
+
+    def resolve_labels(self, labels, batch, device):
+        """Check the labels, fill missing names with null (-1) and, in training mode, drop
+        each label to null with probability ``cond_drop_prob``.
+
+        A caller that feeds the same labels to a second conditioner (e.g.
+        :class:`LabelTemplate`) resolves them once and passes ``resolved=True`` to
+        ``forward``, so that both see the same dropped labels.
+
+        Arguments
+        ---------
+        labels : dict
+            Label name -> [batch] long tensor (``-1`` = no label).
+        batch : int
+            Batch size (for the missing names).
+        device : torch.device
+            Device of the filled-in labels.
+
+        Returns
+        -------
+        dict
+            Label name -> [batch] long tensor, one entry per known label.
+
+        Example
+        -------
+        >>> embed = StepLabelEmbedding(step_dim=16, dim=32, label_classes={"digit": 10})
+        >>> embed.resolve_labels({}, batch=2, device="cpu")
+        {'digit': tensor([-1, -1])}
+        """
         unknown = sorted(set(labels) - set(self.label_embeds))
         if unknown:
             raise ValueError(
                 f"unknown label(s) {unknown}; this model knows {sorted(self.label_embeds)}"
             )
-        features = sinusoidal_embedding(t, self.step_dim)
-        emb = self.mlp(features.to(self.mlp[0].weight.dtype))
-        batch = emb.shape[0]
-        if not self.label_embeds:
-            return emb
         values = {}
         for name in self.label_embeds:
             value = labels.get(name)
             if value is None:
-                value = torch.full((batch,), -1, dtype=torch.long, device=emb.device)
+                value = torch.full((batch,), -1, dtype=torch.long, device=device)
             elif value.shape != (batch,):
                 raise ValueError(f"label {name!r} has shape {tuple(value.shape)}, want ({batch},)")
-            values[name] = value
-        if not torch.compiler.is_compiling():
+            values[name] = value.long()
+        if values and not torch.compiler.is_compiling():
             # One host sync for all tables; details only on failure.
             flags = [embed.out_of_range(values[name]) for name, embed in self.label_embeds.items()]
             if torch.stack(flags).any().item():
                 for name, embed in self.label_embeds.items():
                     embed.check_range(values[name])
-        for name, embed in self.label_embeds.items():
-            emb = emb + embed(values[name], drop_prob=self.cond_drop_prob, check=False)
-        return emb
+        if self.training and self.cond_drop_prob > 0.0:
+            for name, value in values.items():
+                drop = torch.rand(value.shape, device=value.device) < self.cond_drop_prob
+                values[name] = value.masked_fill(drop, -1)
+        return values
+
+
+class LabelTemplate(nn.Module):
+    """Learned time-varying conditioning per class: a local conditioner made from labels.
+
+    Each class (and the null label ``-1``) owns a learned [channels, frames] sequence; the
+    sequences of all label names are summed and linearly interpolated to the waveform length.
+    The result enters the network where a vocoder's upsampled mel would (DiffWave: every
+    layer's dilated convolution). A global label embedding only says *which* word to say; a
+    template also tells each layer *where* in the (left-aligned) clip it is, which DiffWave's
+    receptive field cannot see from far inside a word. This is an audiodiff option (off by
+    default), not part of the DiffWave paper.
+
+    Arguments
+    ---------
+    label_classes : dict
+        Label name -> number of classes.
+    channels : int
+        Feature channels of each template.
+    frames : int
+        Time steps of each template (interpolated to the waveform length).
+
+    Example
+    -------
+    >>> template = LabelTemplate({"digit": 10}, channels=4, frames=8)
+    >>> template({"digit": torch.tensor([3, -1])}, length=100).shape
+    torch.Size([2, 100, 4])
+    """
+
+    def __init__(self, label_classes, channels=16, frames=64):
+        super().__init__()
+        if not label_classes:
+            raise ValueError("a label template needs label_classes")
+        self.channels = channels
+        self.frames = frames
+        self.tables = nn.ModuleDict(
+            {name: nn.Embedding(num + 1, channels * frames) for name, num in label_classes.items()}
+        )
+
+    def forward(self, labels, length):
+        """Return the [batch, length, channels] (time-major) template of ``labels``.
+
+        Arguments
+        ---------
+        labels : dict
+            Label name -> [batch] long tensor, already checked (``-1`` = null); see
+            :meth:`StepLabelEmbedding.resolve_labels`.
+        length : int
+            Waveform samples.
+
+        Returns
+        -------
+        torch.Tensor
+            [batch, length, channels].
+        """
+        seq = None
+        for name, table in self.tables.items():
+            value = labels[name]
+            index = torch.where(value < 0, table.num_embeddings - 1, value)
+            part = table(index).unflatten(-1, (self.channels, self.frames))
+            seq = part if seq is None else seq + part
+        seq = F.interpolate(seq, size=length, mode="linear", align_corners=False)
+        return seq.transpose(1, 2)
 
 
 class MelUpsampler(nn.Module):

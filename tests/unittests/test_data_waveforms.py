@@ -56,3 +56,20 @@ def test_cache_and_skipped_files(tmp_path, caplog):
     )
     second = load_waveforms(manifest, num_samples=1600, cache_path=cache, progress=False)
     assert second["wav"].shape == (1, 1600) and second["wav"].abs().max() == 0  # recomputed
+
+
+def test_peak_level_scales_each_clip_and_keeps_the_cache_unscaled(tmp_path):
+    from audiodiff.audio import write_audio
+    from audiodiff.data.manifest import write_manifest
+
+    quiet, loud = 0.01 * torch.randn(800), 0.5 * torch.randn(800)
+    write_audio(str(tmp_path / "q.wav"), quiet.clamp(-1, 1), 8000)
+    write_audio(str(tmp_path / "l.wav"), loud.clamp(-1, 1), 8000)
+    entries = {u: {"wav": str(tmp_path / f"{u}.wav"), "digit": 1} for u in ("q", "l")}
+    write_manifest(str(tmp_path / "m.json"), entries)
+    cache = str(tmp_path / "c.pt")
+    args = dict(num_samples=3200, cache_path=cache, progress=False)
+    scaled = load_waveforms(str(tmp_path / "m.json"), peak_level=0.9, **args)
+    torch.testing.assert_close(scaled["wav"].abs().amax(-1), torch.tensor([0.9, 0.9]))
+    raw = load_waveforms(str(tmp_path / "m.json"), **args)
+    assert raw["wav"][0].abs().max() < 0.1  # the quiet clip, unscaled from the same cache

@@ -146,3 +146,44 @@ def test_traces_as_one_graph():
     compiled = torch.compile(model, backend="eager", fullgraph=True)
     x, t, d = torch.randn(2, 1, 32), torch.tensor([1, 2]), torch.tensor([3, -1])
     torch.testing.assert_close(compiled(x, t, digit=d), model.eval()(x, t, digit=d))
+
+
+@pytest.mark.parametrize("patch", [2, 4])
+def test_patched_model_shapes_and_receptive_field(patch):
+    model = tiny(residual_layers=4, dilation_cycle=2, patch_size=patch).double()
+    assert model.receptive_field == patch * diffwave_receptive_field(4, 2)
+    length = 8 * model.receptive_field + 3  # not a multiple of the patch: padded, cropped
+    x = torch.randn(2, 1, length, dtype=torch.float64, requires_grad=True)
+    out = model(x, torch.tensor([3, 10]))
+    assert out.shape == (2, 1, length)
+    center = 4 * model.receptive_field
+    out[:, 0, center].sum().backward()
+    seen = (x.grad.abs().sum(dim=(0, 1)) > 0).nonzero().flatten()
+    assert seen.max().item() - seen.min().item() + 1 <= model.receptive_field
+    assert seen.min().item() <= center <= seen.max().item()
+
+
+def test_patch_size_not_in_vocoder_mode():
+    with pytest.raises(ValueError, match="patch_size"):
+        DiffWave(residual_channels=8, residual_layers=2, n_mels=10, patch_size=2)
+
+
+def test_label_template_conditions_and_shares_the_dropout():
+    model = tiny(label_classes={"digit": 10}, label_template_frames=5, cond_drop_prob=1.0)
+    assert model.template is not None
+    x, t = torch.randn(2, 1, 60), torch.tensor([4, 4])
+    digits = torch.tensor([1, 2])
+    # only the template differs between two digits: zero the global label embedding
+    with torch.no_grad():
+        model.step_embed.label_embeds["digit"].table.weight.zero_()
+    model.eval()
+    a = model(x, t, digit=digits)
+    b = model(x, t, digit=torch.tensor([5, 6]))
+    assert not torch.allclose(a, b)
+    null = model(x, t, digit=torch.tensor([-1, -1]))
+    model.train()  # cond_drop_prob 1: every label dropped, in the template too
+    torch.testing.assert_close(model(x, t, digit=digits), null)
+
+
+def test_label_template_ignored_without_labels():
+    assert tiny(label_template_frames=5).template is None

@@ -121,6 +121,7 @@ def dataio_prep(hparams, manifests):
             sample_rate=hparams["sample_rate"],
             num_samples=hparams["num_samples"],
             cache_path=os.path.join(hparams["prepare_folder"], f"waveforms_{split}.pt"),
+            peak_level=hparams.get("peak_level"),
         )
         datasets[split] = torch.utils.data.StackDataset(
             wav=data["wav"], digit=data["digit"], lengths=data["lengths"]
