@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Train several digit-conditioned SC09-recipe configurations side by side on one GPU (FSDD at
 # 16 kHz, the same wall time each, run concurrently so that they share the GPU alike), then
-# sample 30 per digit from each with the fast schedule and score them with the evaluation
+# sample SC09_NUM (30) per digit from each with the fast schedule and score them with the evaluation
 # classifier (trained beside them unless results/classifier already holds one). Experiments
 # stay in results/sc09_<name>, so a later call resumes them (same flags, more minutes).
+# SaShiMi at its default size takes ~65 GB at batch 32: run it alone.
 # Usage: bash benchmarks/gpu_sc09_compare.sh OUT MINUTES "name|hparams/x.yaml|flags" ...
 # Writes OUT/summary.txt, OUT/scores.json, OUT/samples.tgz, OUT/classifier.tgz, OUT/logs.tgz.
 set -uo pipefail
@@ -40,10 +41,10 @@ for name in "${names[@]}"; do
   grep -E "params" "$exp/log.txt" | tail -1 >> "$out/summary.txt"
   grep -E "epoch: " "$exp/train_log.txt" | tail -1 >> "$out/summary.txt"
   rm -rf "$exp/eval_fast"
-  (cd recipes/SC09/diffwave && timeout $(( $(left) - 30 )) python generate.py "$exp" --num 30 \
-     --sampler fast --guidance_scale "${SC09_GUIDANCE:-2.0}" --batch_size 300 \
+  (cd recipes/SC09/diffwave && timeout $(( $(left) - 30 )) python generate.py "$exp" --num "${SC09_NUM:-30}" \
+     --sampler fast --guidance_scale "${SC09_GUIDANCE:-2.0}" --batch_size 250 \
      --out "$exp/eval_fast" 2>>"$log/generate_$name.log") >> "$out/summary.txt"
-  echo "score $name (fast, 300 samples):" >> "$out/summary.txt"
+  echo "score $name (fast, ${SC09_NUM:-30} per digit):" >> "$out/summary.txt"
   timeout $(( $(left) - 10 )) python tools/score_digit_samples.py score "$exp/eval_fast" \
     --classifier "$cls" --json_out "$log/score_$name.json" 2>&1 \
     | grep -E "^(num_samples|digit_acc|is|fid) " >> "$out/summary.txt"
