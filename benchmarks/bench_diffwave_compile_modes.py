@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""DiffWave training step under several ``torch.compile`` modes, against the peer's bf16 step.
+
+A narrower companion of ``bench_diffwave_speed.py`` (same sizes, batch, loss, optimizer and
+timer): the peer (SpeechBrain's ``DiffWave`` lobe, bf16 autocast, eager) and our DiffWave in
+bf16 autocast compiled with each mode of ``--modes``, all in one process on one device.
+
+Usage: python benchmarks/bench_diffwave_compile_modes.py [--modes default,max-autotune-no-cudagraphs]
+       [--json out.json] [--quick]
+"""
+
+import argparse
+import json
+
+import torch
+from bench_diffwave_speed import PAPER, TINY, peer_model, train_step_ms
+
+from audiodiff.nets import DiffWave
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--modes", default="default,max-autotune-no-cudagraphs")
+    parser.add_argument("--json")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes on any device")
+    parser.add_argument("--repeats", type=int, default=10)
+    args = parser.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = device.type == "cuda"
+    size = TINY if args.quick else PAPER
+    batch, samples = (2, 2000) if args.quick else (16, 16000)
+    repeats = 1 if args.quick else args.repeats
+    bf16 = device.type == "cuda"
+    torch.manual_seed(0)
+    result = {"device": torch.cuda.get_device_name() if bf16 else "CPU", "size": size}
+    peer = peer_model(size, device)
+    result["peer_bf16"] = train_step_ms(peer, device, batch, samples, repeats, bf16=bf16)
+    del peer
+    for mode in args.modes.split(","):
+        model = DiffWave(**size).to(device)
+        compile_mode = None if mode == "default" else mode
+        try:
+            result[f"ours_{mode}"] = train_step_ms(
+                model, device, batch, samples, repeats, bf16=bf16, compile_mode=compile_mode
+            )
+        except Exception as err:  # a mode that fails to compile is reported, not fatal
+            result[f"ours_{mode}"] = {"ms": None, "error": repr(err)[:300]}
+        print(f"{mode}: {result[f'ours_{mode}']} (peer bf16: {result['peer_bf16']})", flush=True)
+        del model
+        torch._dynamo.reset()
+    peer_ms = result["peer_bf16"]["ms"]
+    print(f"\n{result['device']}: DiffWave {size}, batch {batch} x {samples}, bf16 autocast")
+    print(f"| {'network':<44} | {'ms / train step':>15} | speed-up |")
+    print(f"|{'-' * 46}|{'-' * 17}|----------|")
+    for key, entry in result.items():
+        if not isinstance(entry, dict) or "ms" not in entry:
+            continue
+        ms = entry["ms"]
+        label = "SpeechBrain DiffWave (eager)" if key == "peer_bf16" else f"audiodiff, compile {key[5:]}"
+        ratio = f"{peer_ms / ms:.2f}x" if ms and peer_ms else "-"
+        text = f"{ms:.1f}" if ms else entry.get("error", "-")[:15]
+        print(f"| {label:<44} | {text:>15} | {ratio:>8} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
