@@ -22,12 +22,20 @@ if [ ! -f "$cls/test_accuracy.json" ]; then
     > "$log/classifier.log" 2>&1 &
   cls_pid=$!
 fi
+# the training clock starts after start-up (~20-40 s) and the run ends with a validation and a
+# checkpoint; sampling and scoring follow: cap MINUTES so that all of it fits (a guard that
+# kills the training before its checkpoint loses the whole segment)
+cap=$(python3 -c "print(round(($(left) - 150) / 60, 2))")
+if python3 -c "import sys; sys.exit(not $minutes > $cap)"; then
+  echo "MINUTES $minutes leaves no room for sampling: training $cap min" | tee -a "$out/summary.txt"
+  minutes=$cap
+fi
 names=(); pids=()
 for spec in "$@"; do
   IFS='|' read -r name hp flags <<< "$spec"
   names+=("$name")
   echo "$name: $hp $flags ($minutes min)" >> "$out/summary.txt"
-  (cd recipes/SC09/diffwave && timeout $(( $(left) - 120 )) python train.py "$hp" $common $flags \
+  (cd recipes/SC09/diffwave && timeout $(( $(left) - 60 )) python train.py "$hp" $common $flags \
      --output_folder "$repo/results/sc09_$name" --max_train_minutes "$minutes" \
      > "$log/train_$name.log" 2>&1; echo "$name train rc=$?" >> "$log/rc.txt") &
   pids+=($!)

@@ -1,12 +1,16 @@
 """Load a trained waveform-diffusion experiment folder (DiffWave / SaShiMi on 1 s digits) and
 generate audio: ``unconditional_generate(N)`` -> (N, 16000), ``generate(digits=[7], num=4)``."""
 
+import logging
+
 import torch
 
 from audiodiff.diffusion.generate import sample_from_model
 from audiodiff.inference.spectrogram_generator import SpectrogramGenerator
 from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 from audiodiff.training.waveform_brain import waveform_mel_db
+
+logger = logging.getLogger(__name__)
 
 
 class WaveformGenerator(SpectrogramGenerator):
@@ -117,26 +121,42 @@ class WaveformGenerator(SpectrogramGenerator):
         hp = self.hparams
         generator = torch.Generator(device=self.device).manual_seed(seed)
         autocast = torch.bfloat16 if self.device.type == "cuda" else None
-        wavs = []
-        for start in range(0, len(grid), batch_size):
+        wavs, start = [], 0
+        while start < len(grid):
             chunk = grid[start : start + batch_size]
-            x0 = sample_from_model(
-                self.sampling_model,
-                self.modules["schedule"],
-                (len(chunk), *hp["sample_shape"]),
-                prediction=hp["prediction"],
-                labels=labels_to_tensors(chunk, device=self.device),
-                sampler=sampler,
-                steps=steps,
-                guidance_scale=hp["guidance_scale"] if guidance_scale is None else guidance_scale,
-                eta=hp.get("eta", 0.0),
-                clip_x0=hp.get("clip_x0"),
-                generator=generator,
-                autocast_dtype=autocast,
-                progress=progress,
-            )
+            try:
+                x0 = self._sample_chunk(
+                    chunk, sampler, steps, guidance_scale, generator, autocast, progress
+                )
+            except torch.OutOfMemoryError:
+                if batch_size == 1:
+                    raise
+                batch_size = max(1, batch_size // 2)
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                logger.warning(f"out of device memory: sampling on with batch_size {batch_size}")
+                continue
             wavs.append(x0.reshape(len(chunk), -1).float().cpu())
+            start += len(chunk)
         return torch.cat(wavs) if wavs else torch.zeros(0, hp["sample_shape"][-1])
+
+    def _sample_chunk(self, chunk, sampler, steps, guidance_scale, generator, autocast, progress):
+        hp = self.hparams
+        return sample_from_model(
+            self.sampling_model,
+            self.modules["schedule"],
+            (len(chunk), *hp["sample_shape"]),
+            prediction=hp["prediction"],
+            labels=labels_to_tensors(chunk, device=self.device),
+            sampler=sampler,
+            steps=steps,
+            guidance_scale=hp["guidance_scale"] if guidance_scale is None else guidance_scale,
+            eta=hp.get("eta", 0.0),
+            clip_x0=hp.get("clip_x0"),
+            generator=generator,
+            autocast_dtype=autocast,
+            progress=progress,
+        )
 
     def save(self, out_dir, result):
         """Write :meth:`generate`'s result (or a (N, samples) tensor of

@@ -85,6 +85,19 @@ def test_debug_persistently_then_generator_generate_py_and_hubconf(tmp_path, pre
     assert ddpm["wav"].shape == (1, 16000)
     with pytest.raises(ValueError, match="unknown digit"):
         gen.generate(digits=[12])
+    # out of device memory: the batch is halved and sampling goes on
+    real_chunk, sizes = gen._sample_chunk, []
+
+    def tight_memory(chunk, *args):
+        sizes.append(len(chunk))
+        if len(chunk) > 2:
+            raise torch.OutOfMemoryError("fake")
+        return real_chunk(chunk, *args)
+
+    gen._sample_chunk = tight_memory
+    assert gen.generate(digits=[1, 2, 3], num=2, batch_size=6)["wav"].shape == (6, 16000)
+    assert sizes == [6, 3] + [1] * 6  # 6 -> 3 -> 1 (halved, rounded down)
+    del gen._sample_chunk
     names = [os.path.basename(p) for p in gen.save(str(tmp_path / "api"), result)]
     assert names == ["digit0_000.wav", "digit0_001.wav", "digit7_000.wav", "digit7_001.wav"]
 
