@@ -5,7 +5,8 @@ A narrower companion of ``bench_diffwave_speed.py`` (same sizes, batch, loss, op
 timer): the peer (SpeechBrain's ``DiffWave`` lobe, bf16 autocast, eager) and our DiffWave in
 bf16 autocast compiled with each mode of ``--modes``, all in one process on one device.
 
-Usage: python benchmarks/bench_diffwave_compile_modes.py [--modes default,max-autotune-no-cudagraphs]
+Usage: python benchmarks/bench_diffwave_compile_modes.py
+       [--modes default,max-autotune-no-cudagraphs]
        [--json out.json] [--quick]
 """
 
@@ -58,7 +59,11 @@ def main():
         if not isinstance(entry, dict) or "ms" not in entry:
             continue
         ms = entry["ms"]
-        label = "SpeechBrain DiffWave (eager)" if key == "peer_bf16" else f"audiodiff, compile {key[5:]}"
+        label = (
+            "SpeechBrain DiffWave (eager)"
+            if key == "peer_bf16"
+            else f"audiodiff, compile {key[5:]}"
+        )
         ratio = f"{peer_ms / ms:.2f}x" if ms and peer_ms else "-"
         text = f"{ms:.1f}" if ms else entry.get("error", "-")[:15]
         print(f"| {label:<44} | {text:>15} | {ratio:>8} |")

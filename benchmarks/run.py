@@ -82,6 +82,13 @@ BENCHMARKS = [
         quick_args=["--quick"],
     ),
     Benchmark(
+        "diffwave_compile_modes",
+        "SC09 DiffWave: training step per torch.compile mode",
+        "SpeechBrain DiffWave lobe at paper size (bf16)",
+        [sys.executable, "benchmarks/bench_diffwave_compile_modes.py", "--json", "{json}"],
+        quick_args=["--quick", "--modes", "default"],
+    ),
+    Benchmark(
         "make_corpus",
         "Synthetic corpus builder: digits, 40 voices x 10 digits x 10 repetitions",
         "none (goal: under a minute on 2 CPU cores)",
@@ -120,6 +127,25 @@ BENCHMARKS = [
         "SC09-style digit-conditioned DiffWave on FSDD 16 kHz: train, sample, score",
         "the scoring classifier's accuracy on real test clips",
         ["bash", "benchmarks/gpu_sc09_run.sh", "{out}"],
+        kind="quality",
+    ),
+    Benchmark(
+        "sc09_compare",
+        "SC09-style DiffWave: paper-like and patch-4 configurations side by side, then scored",
+        "each other (same wall time, one GPU)",
+        [
+            "bash",
+            "benchmarks/gpu_sc09_compare.sh",
+            "{out}",
+            "7.0",
+            "p1c128|hparams/diffwave.yaml|--residual_channels 128 --residual_layers 30 "
+            "--dilation_cycle 10 --batch_size 32 --lr 0.0004 --ema_warmup_steps 5000 --compile "
+            "--compile_module_keys model",
+            "p4c256|hparams/diffwave.yaml|--patch_size 4 --residual_channels 256 "
+            "--residual_layers 30 --dilation_cycle 10 --batch_size 32 --lr 0.0004 "
+            "--ema_warmup_steps 5000 --compile "
+            "--compile_module_keys model",
+        ],
         kind="quality",
     ),
 ]

@@ -211,7 +211,9 @@ class DiffWave(nn.Module):
     @property
     def receptive_field(self):
         """int: number of input samples that one output sample sees (at most)."""
-        steps = diffwave_receptive_field(self.residual_layers, self.dilation_cycle, self.kernel_size)
+        steps = diffwave_receptive_field(
+            self.residual_layers, self.dilation_cycle, self.kernel_size
+        )
         return steps * self.patch_size
 
     @property
