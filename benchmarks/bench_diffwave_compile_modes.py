@@ -1,27 +1,59 @@
 #!/usr/bin/env python3
-"""DiffWave training step under several ``torch.compile`` modes, against the peer's bf16 step.
+"""DiffWave training step per variant and ``torch.compile`` mode, against the peer's bf16 step.
 
 A narrower companion of ``bench_diffwave_speed.py`` (same sizes, batch, loss, optimizer and
-timer): the peer (SpeechBrain's ``DiffWave`` lobe, bf16 autocast, eager) and our DiffWave in
-bf16 autocast compiled with each mode of ``--modes``, all in one process on one device.
+timer): the peer (SpeechBrain's ``DiffWave`` lobe, bf16 autocast, eager) and each variant of
+our DiffWave (``--variants``: the lobe, and ``FusedSkipDiffWave``, a candidate for the 3x
+goal, not yet measured) in bf16 autocast compiled with each mode of ``--modes``.
 
 Usage: python benchmarks/bench_diffwave_compile_modes.py
-       [--modes default,max-autotune-no-cudagraphs]
+       [--modes default,max-autotune-no-cudagraphs] [--variants plain,fused_skip]
        [--json out.json] [--quick]
 """
 
 import argparse
 import json
+import math
 
 import torch
+import torch.nn.functional as F
 from bench_diffwave_speed import PAPER, TINY, peer_model, train_step_ms
 
 from audiodiff.nets import DiffWave
 
 
+class FusedSkipDiffWave(DiffWave):
+    """DiffWave with the skip projections of all layers as one matrix product (a candidate).
+
+    The same function and parameters as :class:`DiffWave`: each layer's output Linear
+    (C -> 2C) is split into its residual half, applied per layer, and its skip half; the skip
+    halves of all N layers are concatenated into one [C, N C] weight and applied once to the
+    concatenated gated activations. This trades N per-layer skip products and N additions
+    into the skip sum (a read and a write of [batch, samples, C] each) for one product with
+    K = N C. Whether it is faster under ``torch.compile`` is what ``--variants fused_skip``
+    measures; until it is, the lobe keeps the per-layer form.
+    """
+
+    def run_layers(self, h, steps, local):
+        channels = self.residual_channels
+        gated = []
+        for i, layer in enumerate(self.layers):
+            a = layer.gated(h, steps[:, i], local)
+            residual = F.linear(a, layer.output.weight[:channels], layer.output.bias[:channels])
+            h = (h + residual) * (1 / math.sqrt(2))
+            gated.append(a)
+        weight = torch.cat([layer.output.weight[channels:] for layer in self.layers], dim=1)
+        bias = torch.stack([layer.output.bias[channels:] for layer in self.layers]).sum(0)
+        return F.linear(torch.cat(gated, dim=-1), weight, bias)
+
+
+VARIANTS = {"plain": DiffWave, "fused_skip": FusedSkipDiffWave}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--modes", default="default,max-autotune-no-cudagraphs")
+    parser.add_argument("--variants", default="plain,fused_skip", help=f"of {list(VARIANTS)}")
     parser.add_argument("--json")
     parser.add_argument("--quick", action="store_true", help="tiny sizes on any device")
     parser.add_argument("--repeats", type=int, default=10)
@@ -39,18 +71,20 @@ def main():
     peer = peer_model(size, device)
     result["peer_bf16"] = train_step_ms(peer, device, batch, samples, repeats, bf16=bf16)
     del peer
-    for mode in args.modes.split(","):
-        model = DiffWave(**size).to(device)
-        compile_mode = None if mode == "default" else mode
-        try:
-            result[f"ours_{mode}"] = train_step_ms(
-                model, device, batch, samples, repeats, bf16=bf16, compile_mode=compile_mode
-            )
-        except Exception as err:  # a mode that fails to compile is reported, not fatal
-            result[f"ours_{mode}"] = {"ms": None, "error": repr(err)[:300]}
-        print(f"{mode}: {result[f'ours_{mode}']} (peer bf16: {result['peer_bf16']})", flush=True)
-        del model
-        torch._dynamo.reset()
+    for variant in args.variants.split(","):
+        for mode in args.modes.split(","):
+            key = f"ours_{variant}_{mode}"
+            model = VARIANTS[variant](**size).to(device)
+            compile_mode = None if mode == "default" else mode
+            try:
+                result[key] = train_step_ms(
+                    model, device, batch, samples, repeats, bf16=bf16, compile_mode=compile_mode
+                )
+            except Exception as err:  # a mode that fails to compile is reported, not fatal
+                result[key] = {"ms": None, "error": repr(err)[:300]}
+            print(f"{key}: {result[key]} (peer bf16: {result['peer_bf16']})", flush=True)
+            del model
+            torch._dynamo.reset()
     peer_ms = result["peer_bf16"]["ms"]
     print(f"\n{result['device']}: DiffWave {size}, batch {batch} x {samples}, bf16 autocast")
     print(f"| {'network':<44} | {'ms / train step':>15} | speed-up |")
@@ -59,11 +93,7 @@ def main():
         if not isinstance(entry, dict) or "ms" not in entry:
             continue
         ms = entry["ms"]
-        label = (
-            "SpeechBrain DiffWave (eager)"
-            if key == "peer_bf16"
-            else f"audiodiff, compile {key[5:]}"
-        )
+        label = "SpeechBrain DiffWave (eager)" if key == "peer_bf16" else f"audiodiff {key[5:]}"
         ratio = f"{peer_ms / ms:.2f}x" if ms and peer_ms else "-"
         text = f"{ms:.1f}" if ms else entry.get("error", "-")[:15]
         print(f"| {label:<44} | {text:>15} | {ratio:>8} |")

@@ -72,6 +72,12 @@ class _ResidualLayer(nn.Module):
         nn.init.kaiming_normal_(self.output.weight)
 
     def forward(self, x, step, local=None):
+        h = self.output(self.gated(x, step, local))
+        residual, skip = h.chunk(2, dim=-1)
+        return (x + residual) * (1 / math.sqrt(2)), skip
+
+    def gated(self, x, step, local=None):
+        """The gated activation tanh(filter) * sigmoid(gate), [batch, samples, C]."""
         length = x.shape[1]
         y = x + step[:, None, :]
         pad = self.dilation * (self.kernel_size - 1) // 2
@@ -83,9 +89,7 @@ class _ResidualLayer(nn.Module):
             taps.append(local.to(y.dtype))
         h = self.dilated(torch.cat(taps, dim=-1))
         gate, filt = h.chunk(2, dim=-1)
-        h = self.output(torch.tanh(filt) * torch.sigmoid(gate))
-        residual, skip = h.chunk(2, dim=-1)
-        return (x + residual) * (1 / math.sqrt(2)), skip
+        return torch.tanh(filt) * torch.sigmoid(gate)
 
 
 class DiffWave(nn.Module):
@@ -225,6 +229,29 @@ class DiffWave(nn.Module):
         """int: the number of parameters."""
         return sum(p.numel() for p in self.parameters())
 
+    def run_layers(self, h, steps, local):
+        """The residual layers: the sum of their skip outputs, [batch, steps_len, C].
+
+        Arguments
+        ---------
+        h : torch.Tensor
+            [batch, steps_len, C] input features.
+        steps : torch.Tensor
+            [batch, N, C] per-layer step (and label) projections.
+        local : torch.Tensor, optional
+            [batch, steps_len, channels] local conditioning (mel, label template).
+
+        Returns
+        -------
+        torch.Tensor
+            [batch, steps_len, C], not yet scaled by 1/sqrt(N).
+        """
+        skip = None
+        for i, layer in enumerate(self.layers):
+            h, skip_i = layer(h, steps[:, i], local)
+            skip = skip_i if skip is None else skip + skip_i
+        return skip
+
     def forward(self, x, t, mel=None, **labels):
         """Predict the network target (eps, v or x0, decided by the caller's loss).
 
@@ -268,10 +295,7 @@ class DiffWave(nn.Module):
             x = F.pad(x, (0, steps_len * patch - length))
         # time-major: [batch, 1, samples] -> [batch, steps_len, patch] -> [batch, steps_len, C]
         h = F.relu(self.input_projection(x.reshape(batch, steps_len, patch)))
-        skip = None
-        for i, layer in enumerate(self.layers):
-            h, skip_i = layer(h, steps[:, i], local)
-            skip = skip_i if skip is None else skip + skip_i
+        skip = self.run_layers(h, steps, local)
         h = F.relu(self.skip_projection(skip * (1 / math.sqrt(self.residual_layers))))
         out = self.output_projection(h).reshape(batch, 1, steps_len * patch)
         return out[..., :length]
