@@ -72,8 +72,8 @@ def align_lengths(ref, gen):
     return ref[..., :length], gen[..., :length]
 
 
-def _stft_magnitude(wav, n_fft, hop_length, win_length):
-    """|STFT| of [batch, samples], [batch, freqs, frames], floored as in Parallel WaveGAN."""
+def _stft_power(wav, n_fft, hop_length, win_length):
+    """|STFT|^2 of [batch, samples] (Hann window, centred), [batch, freqs, frames]."""
     window = torch.hann_window(win_length, device=wav.device, dtype=wav.dtype)
     pad_mode = "reflect" if wav.shape[-1] > n_fft // 2 else "constant"
     spec = torch.stft(
@@ -86,7 +86,12 @@ def _stft_magnitude(wav, n_fft, hop_length, win_length):
         pad_mode=pad_mode,
         return_complex=True,
     )
-    return (spec.real.square() + spec.imag.square()).clamp(min=_MAG_FLOOR).sqrt()
+    return spec.real.square() + spec.imag.square()
+
+
+def _stft_magnitude(wav, n_fft, hop_length, win_length):
+    """|STFT| of [batch, samples], [batch, freqs, frames], floored as in Parallel WaveGAN."""
+    return _stft_power(wav, n_fft, hop_length, win_length).clamp(min=_MAG_FLOOR).sqrt()
 
 
 def multi_resolution_stft_distance(ref, gen, resolutions=STFT_RESOLUTIONS):
@@ -191,20 +196,9 @@ def log_spectral_distance(ref, gen, n_fft=1024, hop_length=256):
     (0.0, 20.0)
     """
     ref, gen = _check_pair(ref, gen)
-    window = torch.hann_window(n_fft, device=ref.device, dtype=ref.dtype)
-    pad_mode = "reflect" if ref.shape[-1] > n_fft // 2 else "constant"
 
     def power_db(wav):
-        spec = torch.stft(
-            wav,
-            n_fft=n_fft,
-            hop_length=hop_length,
-            window=window,
-            center=True,
-            pad_mode=pad_mode,
-            return_complex=True,
-        )
-        return 10.0 * torch.log10(spec.abs().square().clamp(min=1e-10))
+        return 10.0 * torch.log10(_stft_power(wav, n_fft, hop_length, n_fft).clamp(min=1e-10))
 
     diff = power_db(ref) - power_db(gen)  # [batch, freqs, frames]
     return diff.square().mean(dim=1).sqrt().mean().item()

@@ -290,7 +290,7 @@ class DiffWave(nn.Module):
             local.append(self.upsampler(mel, length).transpose(1, 2))
         if self.template is not None:
             local.append(self.template(labels, steps_len).to(emb.dtype))
-        local = torch.cat(local, dim=-1) if len(local) > 1 else (local[0] if local else None)
+        local = torch.cat(local, dim=-1) if local else None
         if steps_len * patch != length:
             x = F.pad(x, (0, steps_len * patch - length))
         # time-major: [batch, 1, samples] -> [batch, steps_len, patch] -> [batch, steps_len, C]

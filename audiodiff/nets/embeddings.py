@@ -89,6 +89,33 @@ class TimestepEmbedding(nn.Module):
         return self.mlp(sinusoidal_embedding(t, self.dim))
 
 
+def drop_labels(labels, prob):
+    """Replace each label by ``-1`` (null) independently with probability ``prob``.
+
+    The condition dropout of classifier-free guidance (Ho & Salimans 2022).
+
+    Arguments
+    ---------
+    labels : torch.Tensor
+        Long labels of any shape.
+    prob : float
+        Drop probability; 0 returns ``labels`` as they are.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Example
+    -------
+    >>> drop_labels(torch.tensor([3, 4]), 1.0), drop_labels(torch.tensor([3, 4]), 0.0)
+    (tensor([-1, -1]), tensor([3, 4]))
+    """
+    if prob <= 0.0:
+        return labels
+    drop = torch.rand(labels.shape, device=labels.device) < prob
+    return labels.masked_fill(drop, -1)
+
+
 class LabelEmbedding(nn.Module):
     """Class-label table with a learned null row for classifier-free guidance.
 
@@ -187,8 +214,7 @@ class LabelEmbedding(nn.Module):
         if check and not torch.compiler.is_compiling():
             self.check_range(labels)
         labels = labels.long()
-        if self.training and drop_prob > 0.0:
-            drop = torch.rand(labels.shape, device=labels.device) < drop_prob
-            labels = labels.masked_fill(drop, -1)
+        if self.training:
+            labels = drop_labels(labels, drop_prob)
         index = torch.where(labels < 0, self.num_classes, labels)
         return self.table(index)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from audiodiff.nets.embeddings import LabelEmbedding, sinusoidal_embedding
+from audiodiff.nets.embeddings import LabelEmbedding, drop_labels, sinusoidal_embedding
 
 _RESERVED_NAMES = ("x", "t", "mel")
 
@@ -135,10 +135,8 @@ class StepLabelEmbedding(nn.Module):
             if torch.stack(flags).any().item():
                 for name, embed in self.label_embeds.items():
                     embed.check_range(values[name])
-        if self.training and self.cond_drop_prob > 0.0:
-            for name, value in values.items():
-                drop = torch.rand(value.shape, device=value.device) < self.cond_drop_prob
-                values[name] = value.masked_fill(drop, -1)
+        if self.training:
+            values = {name: drop_labels(v, self.cond_drop_prob) for name, v in values.items()}
         return values
 
 
@@ -176,7 +174,10 @@ class LabelTemplate(nn.Module):
         self.channels = channels
         self.frames = frames
         self.tables = nn.ModuleDict(
-            {name: nn.Embedding(num + 1, channels * frames) for name, num in label_classes.items()}
+            {
+                name: LabelEmbedding(num, channels * frames, name=name)
+                for name, num in label_classes.items()
+            }
         )
 
     def forward(self, labels, length):
@@ -197,9 +198,7 @@ class LabelTemplate(nn.Module):
         """
         seq = None
         for name, table in self.tables.items():
-            value = labels[name]
-            index = torch.where(value < 0, table.num_embeddings - 1, value)
-            part = table(index).unflatten(-1, (self.channels, self.frames))
+            part = table(labels[name], check=False).unflatten(-1, (self.channels, self.frames))
             seq = part if seq is None else seq + part
         seq = F.interpolate(seq, size=length, mode="linear", align_corners=False)
         return seq.transpose(1, 2)
