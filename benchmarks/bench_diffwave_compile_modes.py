@@ -6,9 +6,13 @@ timer): the peer (SpeechBrain's ``DiffWave`` lobe, bf16 autocast, eager) and eac
 our DiffWave (``--variants``: the lobe, and ``FusedSkipDiffWave``, a candidate for the 3x
 goal, not yet measured) in bf16 autocast compiled with each mode of ``--modes``.
 
+Variants: ``plain`` (the lobe), ``fused_skip`` (:class:`FusedSkipDiffWave`) and ``conv``
+(:class:`ConvDiffWave`, the dilated convolutions through cuDNN). ``--profile`` prints the top
+GPU kernels of each entry; ``--peer_compile`` also times the peer under ``torch.compile``.
+
 Usage: python benchmarks/bench_diffwave_compile_modes.py
-       [--modes default,max-autotune-no-cudagraphs] [--variants plain,fused_skip]
-       [--json out.json] [--quick]
+       [--modes default,max-autotune-no-cudagraphs] [--variants plain,fused_skip,conv]
+       [--profile] [--peer_compile] [--json out.json] [--quick]
 """
 
 import argparse
@@ -47,16 +51,53 @@ class FusedSkipDiffWave(DiffWave):
         return F.linear(torch.cat(gated, dim=-1), weight, bias)
 
 
-VARIANTS = {"plain": DiffWave, "fused_skip": FusedSkipDiffWave}
+def conv_gated(layer, x, step, local=None):
+    """``_ResidualLayer.gated`` with the dilated convolution as one cuDNN ``conv1d``.
+
+    The same weights: the Linear's [2C, k C] weight viewed as a [2C, C, k] kernel (tap j reads
+    x[t + (j - (k - 1) / 2) d]). The time-major [batch, samples, C] features are handed to
+    cuDNN as a channels-last [batch, C, samples] view, so no shifted copies are materialised.
+    """
+    channels, k = layer.channels, layer.kernel_size
+    y = (x + step[:, None, :]).transpose(1, 2)
+    weight = layer.dilated.weight[:, : k * channels]
+    weight = weight.unflatten(1, (k, channels)).transpose(1, 2)
+    pad = layer.dilation * (k - 1) // 2
+    h = F.conv1d(y, weight, layer.dilated.bias, padding=pad, dilation=layer.dilation)
+    h = h.transpose(1, 2)
+    if local is not None:
+        h = h + F.linear(local.to(h.dtype), layer.dilated.weight[:, k * channels :])
+    gate, filt = h.chunk(2, dim=-1)
+    return torch.tanh(filt) * torch.sigmoid(gate)
+
+
+class ConvDiffWave(DiffWave):
+    """DiffWave with each layer's dilated convolution done by cuDNN (a candidate)."""
+
+    def run_layers(self, h, steps, local):
+        skip = None
+        for i, layer in enumerate(self.layers):
+            out = layer.output(conv_gated(layer, h, steps[:, i], local))
+            residual, skip_i = out.chunk(2, dim=-1)
+            h = (h + residual) * (1 / math.sqrt(2))
+            skip = skip_i if skip is None else skip + skip_i
+        return skip
+
+
+VARIANTS = {"plain": DiffWave, "fused_skip": FusedSkipDiffWave, "conv": ConvDiffWave}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--modes", default="default,max-autotune-no-cudagraphs")
-    parser.add_argument("--variants", default="plain,fused_skip", help=f"of {list(VARIANTS)}")
+    parser.add_argument("--variants", default="plain,fused_skip,conv", help=f"of {list(VARIANTS)}")
     parser.add_argument("--json")
     parser.add_argument("--quick", action="store_true", help="tiny sizes on any device")
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--profile", action="store_true", help="top GPU kernels per entry")
+    parser.add_argument(
+        "--peer_compile", action="store_true", help="last, also the peer compiled (default mode)"
+    )
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -80,13 +121,34 @@ def main():
             compile_mode = None if mode == "default" else mode
             try:
                 result[key] = train_step_ms(
-                    model, device, batch, samples, repeats, bf16=bf16, compile_mode=compile_mode
+                    model,
+                    device,
+                    batch,
+                    samples,
+                    repeats,
+                    bf16=bf16,
+                    compile_mode=compile_mode,
+                    profile=args.profile,
                 )
             except Exception as err:  # a mode that fails to compile is reported, not fatal
                 result[key] = {"ms": None, "error": repr(err)[:300]}
+            kernels = result[key].pop("kernels", None)
             print(f"{key}: {result[key]} (peer bf16: {result['peer_bf16']})", flush=True)
+            for row in kernels or []:
+                print("    ", *row, sep=" | ", flush=True)
+            if kernels:
+                result[key]["kernels"] = kernels
             del model
             torch._dynamo.reset()
+    if args.peer_compile:  # the peer's best may be compiled too: measured, for the record
+        peer = peer_model(size, device)
+        try:
+            result["peer_bf16_compiled"] = train_step_ms(
+                peer, device, batch, samples, repeats, bf16=bf16, compile_mode=None
+            )
+        except Exception as err:
+            result["peer_bf16_compiled"] = {"ms": None, "error": repr(err)[:300]}
+        print(f"peer_bf16_compiled: {result['peer_bf16_compiled']}", flush=True)
     peer_ms = result["peer_bf16"]["ms"]
     print(f"\n{result['device']}: DiffWave {size}, batch {batch} x {samples}, bf16 autocast")
     print(f"| {'network':<44} | {'ms / train step':>15} | speed-up |")
@@ -95,7 +157,9 @@ def main():
         if not isinstance(entry, dict) or "ms" not in entry:
             continue
         ms = entry["ms"]
-        label = "SpeechBrain DiffWave (eager)" if key == "peer_bf16" else f"audiodiff {key[5:]}"
+        label = {"peer_bf16": "SpeechBrain DiffWave (eager)"}.get(key, f"audiodiff {key[5:]}")
+        if key == "peer_bf16_compiled":
+            label = "SpeechBrain DiffWave (compiled)"
         ratio = f"{peer_ms / ms:.2f}x" if ms and peer_ms else "-"
         text = f"{ms:.1f}" if ms else entry.get("error", "-")[:15]
         print(f"| {label:<44} | {text:>15} | {ratio:>8} |")

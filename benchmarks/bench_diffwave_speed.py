@@ -53,9 +53,31 @@ def peak_gib(device):
     return round(peak, 1)
 
 
-def train_step_ms(model, device, batch, samples, repeats, bf16, compile_mode=False):
+def top_kernels(step, device, top=12):
+    """The ``top`` GPU kernels of two profiled calls of ``step``: [(name, ms per step, %)]."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(2):
+            step()
+        torch.cuda.synchronize(device)
+    events = [e for e in prof.key_averages() if e.device_type.name == "CUDA"]
+    total = sum(e.self_device_time_total for e in events) or 1
+    events.sort(key=lambda e: -e.self_device_time_total)
+    return [
+        (
+            e.key[:90],
+            round(e.self_device_time_total / 2000, 2),
+            round(100 * e.self_device_time_total / total, 1),
+        )
+        for e in events[:top]
+    ] + [("all kernels", round(total / 2000, 2), 100.0)]
+
+
+def train_step_ms(model, device, batch, samples, repeats, bf16, compile_mode=False, profile=False):
     """Median ms of one training step (``compile_mode``: False = eager, None = compiled in
-    the default mode, or a ``torch.compile`` mode); None (with the error) on out-of-memory."""
+    the default mode, or a ``torch.compile`` mode); None (with the error) on out-of-memory.
+    ``profile`` (CUDA only) adds the top kernels of two more steps under ``"kernels"``."""
     schedule = make_schedule("linear", num_steps=200).to(device)
     compiled = compile_mode is not False
     net = torch.compile(model, mode=compile_mode) if compiled else model
@@ -71,7 +93,13 @@ def train_step_ms(model, device, batch, samples, repeats, bf16, compile_mode=Fal
 
     try:
         ms = 1000 * timed(step, device, repeats, warmup=3 if compiled else 2)
-        return {"ms": ms, "peak_gib": peak_gib(device)}
+        result = {"ms": ms, "peak_gib": peak_gib(device)}
+        if profile and device.type == "cuda":
+            try:
+                result["kernels"] = top_kernels(step, device)
+            except Exception as err:  # the profile is extra information, never fatal
+                result["kernels"] = [("profile failed", repr(err)[:200])]
+        return result
     except torch.OutOfMemoryError as err:
         return {"ms": None, "error": f"out of memory: {str(err)[:120]}"}
     finally:

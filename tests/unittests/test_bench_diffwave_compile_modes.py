@@ -1,24 +1,26 @@
-"""benchmarks/bench_diffwave_compile_modes.py: the fused-skip candidate computes the lobe's
-function with the lobe's parameters (outputs and gradients)."""
+"""benchmarks/bench_diffwave_compile_modes.py: each candidate (fused skip, cuDNN dilated
+convolution) computes the lobe's function with the lobe's parameters (outputs and gradients)."""
 
 import os
 import sys
 
+import pytest
 import torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 
-from bench_diffwave_compile_modes import FusedSkipDiffWave  # noqa: E402
+from bench_diffwave_compile_modes import VARIANTS  # noqa: E402
 
 from audiodiff.nets import DiffWave  # noqa: E402
 
 
-def test_fused_skip_equals_the_lobe():
+@pytest.mark.parametrize("variant", ["fused_skip", "conv"])
+def test_candidate_equals_the_lobe(variant):
     torch.manual_seed(0)
     size = dict(residual_channels=8, residual_layers=5, dilation_cycle=2, embed_dim=16)
     size.update(label_classes={"digit": 10}, cond_drop_prob=0.0)
-    lobe, fused = DiffWave(**size).double(), FusedSkipDiffWave(**size).double()
+    lobe, fused = DiffWave(**size).double(), VARIANTS[variant](**size).double()
     torch.nn.init.normal_(lobe.output_projection.weight)
     for layer in lobe.layers:  # non-zero biases, so that the summed skip bias is tested
         torch.nn.init.normal_(layer.output.bias)
