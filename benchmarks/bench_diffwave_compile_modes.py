@@ -3,15 +3,18 @@
 
 A narrower companion of ``bench_diffwave_speed.py`` (same sizes, batch, loss, optimizer and
 timer): the peer (SpeechBrain's ``DiffWave`` lobe, bf16 autocast, eager) and each variant of
-our DiffWave (``--variants``: the lobe, and ``FusedSkipDiffWave``, a candidate for the 3x
-goal, not yet measured) in bf16 autocast compiled with each mode of ``--modes``.
+our DiffWave (``--variants``) in bf16 autocast compiled with each mode of ``--modes``.
 
-Variants: ``plain`` (the lobe), ``fused_skip`` (:class:`FusedSkipDiffWave`) and ``conv``
-(:class:`ConvDiffWave`, the dilated convolutions through cuDNN). ``--profile`` prints the top
+Variants: ``plain`` (the lobe: one fused skip product in compiled training), ``per_layer``
+(:class:`PerLayerDiffWave`, the per-layer skip sum; measured 2-3% to 5% slower on an H100)
+and ``conv`` (:class:`ConvDiffWave`, the dilated convolutions through cuDNN; measured 1.8x
+slower). ``--profile`` prints the top
 GPU kernels of each entry; ``--peer_compile`` also times the peer under ``torch.compile``.
+A mode ``opts:a+b`` compiles in the default mode with the inductor options a and b set True
+(e.g. ``opts:coordinate_descent_tuning+aggressive_fusion``).
 
 Usage: python benchmarks/bench_diffwave_compile_modes.py
-       [--modes default,max-autotune-no-cudagraphs] [--variants plain,fused_skip,conv]
+       [--modes default,max-autotune-no-cudagraphs] [--variants plain,per_layer,conv]
        [--profile] [--peer_compile] [--json out.json] [--quick]
 """
 
@@ -26,29 +29,12 @@ from bench_diffwave_speed import PAPER, TINY, peer_model, train_step_ms
 from audiodiff.nets import DiffWave
 
 
-class FusedSkipDiffWave(DiffWave):
-    """DiffWave with the skip projections of all layers as one matrix product (a candidate).
-
-    The same function and parameters as :class:`DiffWave`: each layer's output Linear
-    (C -> 2C) is split into its residual half, applied per layer, and its skip half; the skip
-    halves of all N layers are concatenated into one [C, N C] weight and applied once to the
-    concatenated gated activations. This trades N per-layer skip products and N additions
-    into the skip sum (a read and a write of [batch, samples, C] each) for one product with
-    K = N C. Whether it is faster under ``torch.compile`` is what ``--variants fused_skip``
-    measures; until it is, the lobe keeps the per-layer form.
-    """
+class PerLayerDiffWave(DiffWave):
+    """DiffWave with the per-layer skip sum also under ``torch.compile`` (the lobe before it
+    fused the skip products in compiled training; the same function and parameters)."""
 
     def run_layers(self, h, steps, local):
-        channels = self.residual_channels
-        gated = []
-        for i, layer in enumerate(self.layers):
-            a = layer.gated(h, steps[:, i], local)
-            residual = F.linear(a, layer.output.weight[:channels], layer.output.bias[:channels])
-            h = (h + residual) * (1 / math.sqrt(2))
-            gated.append(a)
-        weight = torch.cat([layer.output.weight[channels:] for layer in self.layers], dim=1)
-        bias = torch.stack([layer.output.bias[channels:] for layer in self.layers]).sum(0)
-        return F.linear(torch.cat(gated, dim=-1), weight, bias)
+        return self.run_layers_per_layer(h, steps, local)
 
 
 def conv_gated(layer, x, step, local=None):
@@ -84,13 +70,13 @@ class ConvDiffWave(DiffWave):
         return skip
 
 
-VARIANTS = {"plain": DiffWave, "fused_skip": FusedSkipDiffWave, "conv": ConvDiffWave}
+VARIANTS = {"plain": DiffWave, "per_layer": PerLayerDiffWave, "conv": ConvDiffWave}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--modes", default="default,max-autotune-no-cudagraphs")
-    parser.add_argument("--variants", default="plain,fused_skip,conv", help=f"of {list(VARIANTS)}")
+    parser.add_argument("--variants", default="plain,per_layer,conv", help=f"of {list(VARIANTS)}")
     parser.add_argument("--json")
     parser.add_argument("--quick", action="store_true", help="tiny sizes on any device")
     parser.add_argument("--repeats", type=int, default=10)
@@ -119,6 +105,8 @@ def main():
             key = f"ours_{variant}_{mode}"
             model = VARIANTS[variant](**size).to(device)
             compile_mode = None if mode == "default" else mode
+            if mode.startswith("opts:"):  # inductor options, e.g. opts:coordinate_descent_tuning
+                compile_mode = {name: True for name in mode[5:].split("+")}
             try:
                 result[key] = train_step_ms(
                     model,

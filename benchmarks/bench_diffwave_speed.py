@@ -53,7 +53,7 @@ def peak_gib(device):
     return round(peak, 1)
 
 
-def top_kernels(step, device, top=12):
+def top_kernels(step, device, top=25):
     """The ``top`` GPU kernels of two profiled calls of ``step``: [(name, ms per step, %)]."""
     from torch.profiler import ProfilerActivity, profile
 
@@ -76,11 +76,15 @@ def top_kernels(step, device, top=12):
 
 def train_step_ms(model, device, batch, samples, repeats, bf16, compile_mode=False, profile=False):
     """Median ms of one training step (``compile_mode``: False = eager, None = compiled in
-    the default mode, or a ``torch.compile`` mode); None (with the error) on out-of-memory.
+    the default mode, a ``torch.compile`` mode, or a dict of inductor options compiled in the
+    default mode); None (with the error) on out-of-memory.
     ``profile`` (CUDA only) adds the top kernels of two more steps under ``"kernels"``."""
     schedule = make_schedule("linear", num_steps=200).to(device)
     compiled = compile_mode is not False
-    net = torch.compile(model, mode=compile_mode) if compiled else model
+    if isinstance(compile_mode, dict):
+        net = torch.compile(model, options=compile_mode)
+    else:
+        net = torch.compile(model, mode=compile_mode) if compiled else model
     opt = torch.optim.AdamW(model.parameters(), lr=2e-4, fused=device.type == "cuda")
     x0 = 0.1 * torch.randn(batch, 1, samples, device=device)
 

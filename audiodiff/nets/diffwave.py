@@ -232,6 +232,12 @@ class DiffWave(nn.Module):
     def run_layers(self, h, steps, local):
         """The residual layers: the sum of their skip outputs, [batch, steps_len, C].
 
+        Under ``torch.compile`` with autograd on (training), the skip halves of all layers'
+        output projections run as one matrix product (:meth:`run_layers_fused_skip`), which
+        measured 3-6% faster per training step on an H100 at paper size; otherwise (eager,
+        sampling) layer by layer (:meth:`run_layers_per_layer`), which keeps the memory of
+        one layer. Both compute the same function with the same parameters.
+
         Arguments
         ---------
         h : torch.Tensor
@@ -246,11 +252,39 @@ class DiffWave(nn.Module):
         torch.Tensor
             [batch, steps_len, C], not yet scaled by 1/sqrt(N).
         """
+        if torch.is_grad_enabled() and torch.compiler.is_compiling():
+            return self.run_layers_fused_skip(h, steps, local)
+        return self.run_layers_per_layer(h, steps, local)
+
+    def run_layers_per_layer(self, h, steps, local):
+        """:meth:`run_layers` one layer at a time: skip = sum_i skip_i."""
         skip = None
         for i, layer in enumerate(self.layers):
             h, skip_i = layer(h, steps[:, i], local)
             skip = skip_i if skip is None else skip + skip_i
         return skip
+
+    def run_layers_fused_skip(self, h, steps, local):
+        """:meth:`run_layers` with one skip product: [a_1 .. a_N] [W_skip_1 .. W_skip_N]^T.
+
+        Each layer applies only the residual half of its output projection; the gated
+        activations of all layers are concatenated ([batch, steps_len, N C]) and multiplied once
+        by the concatenated skip halves, with the skip biases summed. Under ``torch.compile``
+        the gated activations are written straight into the concatenation, and the per-layer
+        skip outputs and their running sum (a read and a write of [batch, steps_len, C] each
+        per layer) disappear.
+        """
+        channels = self.residual_channels
+        gated = []
+        for i, layer in enumerate(self.layers):
+            a = layer.gated(h, steps[:, i], local)
+            out = layer.output
+            residual = F.linear(a, out.weight[:channels], out.bias[:channels])
+            h = (h + residual) * (1 / math.sqrt(2))
+            gated.append(a)
+        weight = torch.cat([layer.output.weight[channels:] for layer in self.layers], dim=1)
+        bias = torch.stack([layer.output.bias[channels:] for layer in self.layers]).sum(0)
+        return F.linear(torch.cat(gated, dim=-1), weight, bias)
 
     def forward(self, x, t, mel=None, **labels):
         """Predict the network target (eps, v or x0, decided by the caller's loss).

@@ -1,4 +1,4 @@
-"""benchmarks/bench_diffwave_compile_modes.py: each candidate (fused skip, cuDNN dilated
+"""benchmarks/bench_diffwave_compile_modes.py: each variant (per-layer skip sum, cuDNN dilated
 convolution) computes the lobe's function with the lobe's parameters (outputs and gradients)."""
 
 import os
@@ -15,8 +15,8 @@ from bench_diffwave_compile_modes import VARIANTS  # noqa: E402
 from audiodiff.nets import DiffWave  # noqa: E402
 
 
-@pytest.mark.parametrize("variant", ["fused_skip", "conv"])
-def test_candidate_equals_the_lobe(variant):
+@pytest.mark.parametrize("variant", ["per_layer", "conv"])
+def test_variant_equals_the_lobe(variant):
     torch.manual_seed(0)
     size = dict(residual_channels=8, residual_layers=5, dilation_cycle=2, embed_dim=16)
     size.update(label_classes={"digit": 10}, cond_drop_prob=0.0)

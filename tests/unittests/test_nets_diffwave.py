@@ -187,3 +187,27 @@ def test_label_template_conditions_and_shares_the_dropout():
 
 def test_label_template_ignored_without_labels():
     assert tiny(label_template_frames=5).template is None
+
+
+@pytest.mark.parametrize("kwargs", [{"label_classes": {"digit": 10}}, {"n_mels": 10}])
+def test_fused_skip_product_equals_per_layer_skip_sum(kwargs):
+    """The compiled-training path (one skip product) and the layer-by-layer path: the same
+    outputs and the same gradients for every parameter."""
+    model = tiny(cond_drop_prob=0.0, upsample_factors=(4, 2), **kwargs).double()
+    for layer in model.layers:  # non-zero biases, so that the summed skip bias is tested
+        torch.nn.init.normal_(layer.output.bias)
+    x, t = torch.randn(3, 1, 64).double(), torch.tensor([1, 50, 199])
+    cond = {"digit": torch.tensor([2, -1, 9])} if "label_classes" in kwargs else {}
+    if "n_mels" in kwargs:
+        cond["mel"] = torch.randn(3, 10, 8).double()
+    grads = {}
+    for path in ("run_layers_per_layer", "run_layers_fused_skip"):
+        model.zero_grad()
+        model.run_layers = getattr(model, path)  # an instance attribute shadows the method
+        out = model(x, t, **cond)
+        out.square().sum().backward()
+        grads[path] = (out, {n: p.grad.clone() for n, p in model.named_parameters()})
+    (out_a, grads_a), (out_b, grads_b) = grads.values()
+    torch.testing.assert_close(out_b, out_a)
+    for name, grad in grads_a.items():
+        torch.testing.assert_close(grads_b[name], grad, msg=name)
