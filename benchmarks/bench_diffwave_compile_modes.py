@@ -19,8 +19,8 @@ Usage: python benchmarks/bench_diffwave_compile_modes.py
 """
 
 import argparse
+import functools
 import json
-import math
 
 import torch
 import torch.nn.functional as F
@@ -57,17 +57,14 @@ def conv_gated(layer, x, step, local=None):
     return torch.tanh(filt) * torch.sigmoid(gate)
 
 
-class ConvDiffWave(DiffWave):
-    """DiffWave with each layer's dilated convolution done by cuDNN (a candidate)."""
+class ConvDiffWave(PerLayerDiffWave):
+    """DiffWave with each layer's dilated convolution done by cuDNN (:func:`conv_gated`;
+    measured 1.8x slower per compiled H100 step than the lobe)."""
 
-    def run_layers(self, h, steps, local):
-        skip = None
-        for i, layer in enumerate(self.layers):
-            out = layer.output(conv_gated(layer, h, steps[:, i], local))
-            residual, skip_i = out.chunk(2, dim=-1)
-            h = (h + residual) * (1 / math.sqrt(2))
-            skip = skip_i if skip is None else skip + skip_i
-        return skip
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        for layer in self.layers:  # an instance attribute shadows _ResidualLayer.gated
+            layer.gated = functools.partial(conv_gated, layer)
 
 
 VARIANTS = {"plain": DiffWave, "per_layer": PerLayerDiffWave, "conv": ConvDiffWave}

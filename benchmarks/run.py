@@ -86,7 +86,7 @@ BENCHMARKS = [
         "SC09 DiffWave: training step per torch.compile mode",
         "SpeechBrain DiffWave lobe at paper size (bf16)",
         [sys.executable, "benchmarks/bench_diffwave_compile_modes.py", "--json", "{json}"],
-        quick_args=["--quick", "--modes", "default", "--variants", "plain,fused_skip"],
+        quick_args=["--quick", "--modes", "default", "--variants", "plain,per_layer"],
     ),
     Benchmark(
         "make_corpus",

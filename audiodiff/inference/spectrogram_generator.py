@@ -152,31 +152,39 @@ class SpectrogramGenerator:
         }
         values = {k: v for k, v in values.items() if v is not None}
         grid = label_grid(self.label_classes, num, values=values)
-        model = self.sampling_model
+        sampler, steps = sampler or hp["sampler"], steps or hp["sample_steps"]
         generator = torch.Generator(device=self.device).manual_seed(seed)
         autocast = torch.bfloat16 if self.device.type == "cuda" else None
         mels, wavs = [], []
         for start in range(0, len(grid), batch_size):
             chunk = grid[start : start + batch_size]
-            x0 = sample_from_model(
-                model,
-                self.modules["schedule"],
-                (len(chunk), *hp["sample_shape"]),
-                prediction=hp["prediction"],
-                labels=labels_to_tensors(chunk, device=self.device),
-                sampler=sampler or hp["sampler"],
-                steps=steps or hp["sample_steps"],
-                guidance_scale=hp["guidance_scale"] if guidance_scale is None else guidance_scale,
-                eta=hp.get("eta", 0.0),
-                clip_x0=hp.get("clip_x0"),
-                generator=generator,
-                autocast_dtype=autocast,
-                progress=progress,
+            x0 = self._sample_chunk(
+                chunk, sampler, steps, guidance_scale, generator, autocast, progress
             )
             mel_db = self.decode(x0)
             mels.append(mel_db)
             wavs.append(self.modules["vocoder"](mel_db))
         return {"wav": torch.cat(wavs), "mel_db": torch.cat(mels), "grid": grid}
+
+    def _sample_chunk(self, chunk, sampler, steps, guidance_scale, generator, autocast, progress):
+        """Sample x0 for the labels of ``chunk`` (a list of label dicts) with the recipe's
+        schedule, prediction, eta and clipping; ``guidance_scale`` None = the recipe's."""
+        hp = self.hparams
+        return sample_from_model(
+            self.sampling_model,
+            self.modules["schedule"],
+            (len(chunk), *hp["sample_shape"]),
+            prediction=hp["prediction"],
+            labels=labels_to_tensors(chunk, device=self.device),
+            sampler=sampler,
+            steps=steps,
+            guidance_scale=hp["guidance_scale"] if guidance_scale is None else guidance_scale,
+            eta=hp.get("eta", 0.0),
+            clip_x0=hp.get("clip_x0"),
+            generator=generator,
+            autocast_dtype=autocast,
+            progress=progress,
+        )
 
     @torch.no_grad()
     def decode(self, x0):

@@ -5,9 +5,8 @@ import logging
 
 import torch
 
-from audiodiff.diffusion.generate import sample_from_model
 from audiodiff.inference.spectrogram_generator import SpectrogramGenerator
-from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
+from audiodiff.training.samples import label_grid, write_sample_folder
 from audiodiff.training.waveform_brain import waveform_mel_db
 
 logger = logging.getLogger(__name__)
@@ -139,24 +138,6 @@ class WaveformGenerator(SpectrogramGenerator):
             wavs.append(x0.reshape(len(chunk), -1).float().cpu())
             start += len(chunk)
         return torch.cat(wavs) if wavs else torch.zeros(0, hp["sample_shape"][-1])
-
-    def _sample_chunk(self, chunk, sampler, steps, guidance_scale, generator, autocast, progress):
-        hp = self.hparams
-        return sample_from_model(
-            self.sampling_model,
-            self.modules["schedule"],
-            (len(chunk), *hp["sample_shape"]),
-            prediction=hp["prediction"],
-            labels=labels_to_tensors(chunk, device=self.device),
-            sampler=sampler,
-            steps=steps,
-            guidance_scale=hp["guidance_scale"] if guidance_scale is None else guidance_scale,
-            eta=hp.get("eta", 0.0),
-            clip_x0=hp.get("clip_x0"),
-            generator=generator,
-            autocast_dtype=autocast,
-            progress=progress,
-        )
 
     def save(self, out_dir, result):
         """Write :meth:`generate`'s result (or a (N, samples) tensor of
