@@ -5,7 +5,9 @@ A narrower companion of ``bench_diffwave_speed.py`` (same sizes, batch, loss, op
 timer): the peer (SpeechBrain's ``DiffWave`` lobe, bf16 autocast, eager) and each variant of
 our DiffWave (``--variants``) in bf16 autocast compiled with each mode of ``--modes``.
 
-Variants: ``plain`` (the lobe: one fused skip product in compiled training), ``per_layer``
+Variants: ``plain`` (the lobe: one fused skip product in compiled training, the dilated
+convolutions as implicit-GEMM Triton kernels), ``cat`` (the lobe with ``dilated_kernel="torch"``:
+one matrix product over concatenated shifted copies, the lobe before the kernels), ``per_layer``
 (:class:`PerLayerDiffWave`, the per-layer skip sum; measured 2-3% to 5% slower on an H100)
 and ``conv`` (:class:`ConvDiffWave`, the dilated convolutions through cuDNN; measured 1.8x
 slower). ``--profile`` prints the top
@@ -15,7 +17,11 @@ A mode ``opts:a+b`` compiles in the default mode with the inductor options a and
 
 Usage: python benchmarks/bench_diffwave_compile_modes.py
        [--modes default,max-autotune-no-cudagraphs] [--variants plain,per_layer,conv]
-       [--profile] [--peer_compile] [--json out.json] [--quick]
+       [--profile] [--peer_compile] [--check] [--json out.json] [--quick]
+
+``--check`` first compares the Triton kernels with the concatenation form at paper size in bf16
+(one layer of each dilation: forward and gradients, the largest error relative to the largest
+value) and prints it.
 """
 
 import argparse
@@ -27,6 +33,7 @@ import torch.nn.functional as F
 from bench_diffwave_speed import PAPER, TINY, peer_model, train_step_ms
 
 from audiodiff.nets import DiffWave
+from audiodiff.nets.dilated_conv_triton import dilated_linear, dilated_linear_reference
 
 
 class PerLayerDiffWave(DiffWave):
@@ -67,7 +74,38 @@ class ConvDiffWave(PerLayerDiffWave):
             layer.gated = functools.partial(conv_gated, layer)
 
 
-VARIANTS = {"plain": DiffWave, "per_layer": PerLayerDiffWave, "conv": ConvDiffWave}
+VARIANTS = {
+    "plain": DiffWave,
+    "cat": functools.partial(DiffWave, dilated_kernel="torch"),
+    "per_layer": PerLayerDiffWave,
+    "conv": ConvDiffWave,
+}
+
+
+def check_kernels(size, device, batch, samples):
+    """Largest relative error of :func:`dilated_linear` vs the concatenation, per dilation.
+
+    bf16 inputs as in training; the error is max |kernel - reference| / max |reference| of the
+    output and of the input, weight and bias gradients (both sides round to bf16 differently).
+    """
+    channels = size["residual_channels"]
+    rows = {}
+    for i in range(size["dilation_cycle"]):
+        dilation = 2**i
+        torch.manual_seed(i)
+        y = torch.randn(batch, samples, channels, device=device, dtype=torch.bfloat16)
+        y.requires_grad_(True)
+        w = (torch.randn(2 * channels, 3 * channels, device=device) / 30).requires_grad_(True)
+        b = torch.randn(2 * channels, device=device).requires_grad_(True)
+        errors = []
+        outs = [fn(y, w, b, dilation, 3) for fn in (dilated_linear, dilated_linear_reference)]
+        g = torch.randn_like(outs[0])
+        grads = [torch.autograd.grad(out, [y, w, b], g) for out in outs]
+        for got, want in [(outs[0], outs[1])] + list(zip(grads[0], grads[1])):
+            got, want = got.float(), want.float()
+            errors.append(((got - want).abs().max() / want.abs().max()).item())
+        rows[dilation] = [round(e, 5) for e in errors]
+    return rows
 
 
 def main():
@@ -81,6 +119,7 @@ def main():
     parser.add_argument(
         "--peer_compile", action="store_true", help="last, also the peer compiled (default mode)"
     )
+    parser.add_argument("--check", action="store_true", help="kernels vs reference first")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -92,6 +131,9 @@ def main():
     bf16 = device.type == "cuda"
     torch.manual_seed(0)
     result = {"device": torch.cuda.get_device_name() if bf16 else "CPU", "size": size}
+    if args.check:  # [output, grad y, grad W, grad bias] relative errors per dilation
+        result["kernel_check"] = check_kernels(size, device, batch, samples)
+        print("kernel check (out, dy, dW, db):", result["kernel_check"], flush=True)
     peer = peer_model(size, device)
     result["peer_bf16"] = train_step_ms(peer, device, batch, samples, repeats, bf16=bf16)
     del peer

@@ -9,7 +9,9 @@ Implementation notes (same function as the paper's network, different kernels): 
 run time-major, [batch, samples, channels], so that every 1x1 convolution is one matrix
 product (cuBLAS GEMM), and the dilated convolution of each layer is one matrix product too:
 its ``kernel_size`` shifted copies of the input (and the upsampled mel, in the vocoder mode)
-are concatenated along channels and multiplied by one [2C, k C (+ n_mels)] weight. The
+are concatenated along channels and multiplied by one [2C, k C (+ n_mels)] weight; on CUDA,
+layers without local conditioning skip the copies: implicit-GEMM Triton kernels read the
+shifted rows in place (:mod:`audiodiff.nets.dilated_conv_triton`). The
 gated activation tanh(filter) * sigmoid(gate) reads both halves of that one product. The
 per-layer projections of the step embedding are one Linear for all layers. There are no
 data-dependent Python branches in ``forward``, so ``torch.compile`` traces it whole, and under
@@ -26,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audiodiff.nets.dilated_conv_triton import dilated_linear, dilated_linear_reference
 from audiodiff.nets.waveform_conditioning import LabelTemplate, MelUpsampler, StepLabelEmbedding
 
 
@@ -61,9 +64,10 @@ class _ResidualLayer(nn.Module):
     (residual, skip) = W_out a; returns ((x + residual) / sqrt(2), skip).
     """
 
-    def __init__(self, channels, dilation, kernel_size, cond_channels):
+    def __init__(self, channels, dilation, kernel_size, cond_channels, dilated_kernel="auto"):
         super().__init__()
         self.channels = channels
+        self.dilated_kernel = dilated_kernel
         self.dilation = dilation
         self.kernel_size = kernel_size
         self.dilated = nn.Linear(kernel_size * channels + cond_channels, 2 * channels)
@@ -78,16 +82,12 @@ class _ResidualLayer(nn.Module):
 
     def gated(self, x, step, local=None):
         """The gated activation tanh(filter) * sigmoid(gate), [batch, samples, C]."""
-        length = x.shape[1]
         y = x + step[:, None, :]
-        pad = self.dilation * (self.kernel_size - 1) // 2
-        y = F.pad(y, (0, 0, pad, pad))
-        taps = [
-            y[:, j * self.dilation : j * self.dilation + length] for j in range(self.kernel_size)
-        ]
-        if local is not None:
-            taps.append(local.to(y.dtype))
-        h = self.dilated(torch.cat(taps, dim=-1))
+        weight, bias = self.dilated.weight, self.dilated.bias
+        if local is None and self.dilated_kernel == "auto":  # Triton kernels where they run
+            h = dilated_linear(y, weight, bias, self.dilation, self.kernel_size)
+        else:
+            h = dilated_linear_reference(y, weight, bias, self.dilation, self.kernel_size, local)
         gate, filt = h.chunk(2, dim=-1)
         return torch.tanh(filt) * torch.sigmoid(gate)
 
@@ -139,6 +139,11 @@ class DiffWave(nn.Module):
         layers run over samples / p steps with ``p`` input and output channels: p times less
         compute per step and a p times longer receptive field in samples (not in the vocoder
         mode). An audiodiff option beyond the paper.
+    dilated_kernel : str
+        ``"auto"``: the dilated convolutions of layers without local conditioning run as
+        implicit-GEMM Triton kernels on CUDA (:mod:`audiodiff.nets.dilated_conv_triton`: no
+        shifted copies of the features), and as one matrix product over concatenated shifted
+        copies elsewhere; ``"torch"``: always the latter. The same function and parameters.
 
     Example
     -------
@@ -175,10 +180,13 @@ class DiffWave(nn.Module):
         label_template_frames=0,
         label_template_channels=16,
         patch_size=1,
+        dilated_kernel="auto",
     ):
         super().__init__()
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        if dilated_kernel not in ("auto", "torch"):
+            raise ValueError(f"dilated_kernel must be 'auto' or 'torch', got {dilated_kernel!r}")
         if patch_size < 1 or (n_mels and patch_size != 1):
             raise ValueError(f"patch_size must be >= 1 (1 in the vocoder mode), got {patch_size}")
         channels = residual_channels
@@ -202,7 +210,9 @@ class DiffWave(nn.Module):
             )
         local_channels = (n_mels or 0) + (label_template_channels if self.template else 0)
         self.layers = nn.ModuleList(
-            _ResidualLayer(channels, 2 ** (i % dilation_cycle), kernel_size, local_channels)
+            _ResidualLayer(
+                channels, 2 ** (i % dilation_cycle), kernel_size, local_channels, dilated_kernel
+            )
             for i in range(residual_layers)
         )
         self.skip_projection = nn.Linear(channels, channels)

@@ -1,0 +1,127 @@
+"""The implicit-GEMM Triton kernels of DiffWave's dilated convolution: the reference against
+``conv1d``; the kernels (forward, input, weight and bias gradients) against the reference
+through Triton's CPU interpreter (in a subprocess: ``TRITON_INTERPRET`` is read at import);
+a whole DiffWave with and without the kernels; bf16 on CUDA where there is one."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from audiodiff.nets.dilated_conv_triton import (
+    dilated_linear,
+    dilated_linear_reference,
+    triton,
+    triton_usable,
+)
+
+needs_triton = pytest.mark.skipif(triton is None, reason="triton is not installed")
+
+
+@pytest.mark.parametrize("dilation,kernel_size", [(1, 3), (4, 3), (2, 5), (64, 3)])
+def test_reference_is_a_dilated_conv1d(dilation, kernel_size):
+    torch.manual_seed(0)
+    y, w, b = torch.randn(2, 40, 6), torch.randn(10, kernel_size * 6), torch.randn(10)
+    # tap j of the Linear weight is the conv kernel's position j
+    conv_w = w.unflatten(1, (kernel_size, 6)).permute(0, 2, 1)
+    pad = dilation * (kernel_size - 1) // 2
+    conv = F.conv1d(y.transpose(1, 2), conv_w, b, padding=pad, dilation=dilation)
+    out = dilated_linear_reference(y, w, b, dilation, kernel_size)
+    torch.testing.assert_close(out, conv.transpose(1, 2), atol=1e-5, rtol=1e-5)
+
+
+def test_reference_appends_local_features_unshifted():
+    y, local = torch.zeros(1, 5, 2), torch.arange(5.0).reshape(1, 5, 1)
+    w = torch.zeros(1, 7)
+    w[0, 6] = 1.0  # only the local channel
+    out = dilated_linear_reference(y, w, None, 2, 3, local=local)
+    assert out[0, :, 0].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_fallback_without_triton_and_wrong_weight_shape():
+    y = torch.randn(1, 10, 12)  # 12 channels: not a multiple of 16, the fallback
+    assert not triton_usable(y, 12)
+    w = torch.randn(24, 36)
+    assert torch.equal(dilated_linear(y, w, None, 2, 3), dilated_linear_reference(y, w, None, 2, 3))
+    with pytest.raises(ValueError, match="is not"):
+        dilated_linear(y, torch.randn(24, 30), None, 2, 3)
+
+
+INTERPRETED_CHECK = textwrap.dedent(
+    """
+    import torch
+    from audiodiff.nets import DiffWave
+    from audiodiff.nets.dilated_conv_triton import (
+        dilated_linear, dilated_linear_reference, triton_usable)
+
+    torch.manual_seed(0)
+    # (batch, samples, C, dilation, taps, bias): dilations beyond the clip, 5 taps, no bias
+    for B, T, C, d, k, bias in [(2, 50, 16, 1, 3, True), (2, 37, 32, 4, 3, False),
+                                (1, 20, 16, 32, 3, True), (3, 70, 16, 2, 5, True)]:
+        y = torch.randn(B, T, C, requires_grad=True)
+        w = torch.randn(2 * C, k * C, requires_grad=True)
+        b = torch.randn(2 * C, requires_grad=True) if bias else None
+        assert triton_usable(y, C)
+        params = [y, w] + ([b] if bias else [])
+        h = dilated_linear(y, w, b, d, k)
+        g = torch.randn_like(h)
+        got = torch.autograd.grad(h, params, g)
+        ref = dilated_linear_reference(y, w, b, d, k)
+        want = torch.autograd.grad(ref, params, g)
+        torch.testing.assert_close(h, ref, atol=1e-4, rtol=1e-4)
+        for x, z in zip(got, want):
+            torch.testing.assert_close(x, z, atol=1e-4, rtol=1e-4)
+        assert (h - ref).abs().max() < 1e-4 and got[0].abs().sum() > 0
+    # a whole DiffWave: the kernels vs the concatenation, outputs and every gradient
+    args = dict(residual_channels=16, residual_layers=3, dilation_cycle=2, embed_dim=32,
+                label_classes={"digit": 10}, cond_drop_prob=0.0)
+    torch.manual_seed(1)
+    fast = DiffWave(**args)
+    torch.nn.init.normal_(fast.output_projection.weight)
+    slow = DiffWave(**args, dilated_kernel="torch")
+    slow.load_state_dict(fast.state_dict())
+    x, t, digit = torch.randn(2, 1, 40), torch.tensor([3, 100]), torch.tensor([1, 7])
+    outs = [m(x, t, digit=digit) for m in (fast, slow)]
+    torch.testing.assert_close(outs[0], outs[1], atol=1e-4, rtol=1e-4)
+    for out in outs:
+        out.square().sum().backward()
+    for (name, p), q in zip(fast.named_parameters(), slow.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, atol=1e-3, rtol=1e-3, msg=name)
+    print("interpreted kernels match")
+    """
+)
+
+
+@needs_triton
+def test_kernels_match_the_reference_in_the_triton_interpreter():
+    env = dict(os.environ, TRITON_INTERPRET="1")
+    done = subprocess.run(
+        [sys.executable, "-c", INTERPRETED_CHECK],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "interpreted kernels match" in done.stdout
+
+
+@needs_triton
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_kernels_bf16_on_cuda():
+    torch.manual_seed(0)
+    y = torch.randn(2, 3000, 64, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    w = torch.randn(128, 192, device="cuda", requires_grad=True)
+    b = torch.randn(128, device="cuda", requires_grad=True)
+    h = dilated_linear(y, w, b, 256, 3)
+    g = torch.randn_like(h)
+    got = torch.autograd.grad(h, [y, w, b], g)
+    ref = dilated_linear_reference(y, w, b.to(y.dtype), 256, 3)
+    want = torch.autograd.grad(ref, [y, w, b], g)
+    torch.testing.assert_close(h, ref, atol=0.3, rtol=0.05)
+    for x, z in zip(got, want):
+        torch.testing.assert_close(x.float(), z.float(), atol=2.0, rtol=0.05)
