@@ -85,8 +85,9 @@ VARIANTS = {
 def check_kernels(size, device, batch, samples):
     """Largest relative error of :func:`dilated_linear` vs the concatenation, per dilation.
 
-    bf16 inputs as in training; the error is max |kernel - reference| / max |reference| of the
-    output and of the input, weight and bias gradients (both sides round to bf16 differently).
+    bf16 inputs as in training (with a step added to the input, as in the model); the error is
+    max |kernel - reference| / max |reference| of the output and of the input, weight, bias
+    and step gradients (both sides round to bf16 differently).
     """
     channels = size["residual_channels"]
     rows = {}
@@ -98,9 +99,14 @@ def check_kernels(size, device, batch, samples):
         w = (torch.randn(2 * channels, 3 * channels, device=device) / 30).requires_grad_(True)
         b = torch.randn(2 * channels, device=device).requires_grad_(True)
         errors = []
-        outs = [fn(y, w, b, dilation, 3) for fn in (dilated_linear, dilated_linear_reference)]
+        step = torch.randn(batch, channels, device=device, dtype=torch.bfloat16)
+        step.requires_grad_(True)
+        outs = [
+            dilated_linear(y, w, b, dilation, 3, step=step),
+            dilated_linear_reference(y + step[:, None], w, b, dilation, 3),
+        ]
         g = torch.randn_like(outs[0])
-        grads = [torch.autograd.grad(out, [y, w, b], g) for out in outs]
+        grads = [torch.autograd.grad(out, [y, w, b, step], g) for out in outs]
         for got, want in [(outs[0], outs[1])] + list(zip(grads[0], grads[1])):
             got, want = got.float(), want.float()
             errors.append(((got - want).abs().max() / want.abs().max()).item())
@@ -131,9 +137,9 @@ def main():
     bf16 = device.type == "cuda"
     torch.manual_seed(0)
     result = {"device": torch.cuda.get_device_name() if bf16 else "CPU", "size": size}
-    if args.check:  # [output, grad y, grad W, grad bias] relative errors per dilation
+    if args.check:  # [output, grad y, grad W, grad bias, grad step] relative errors
         result["kernel_check"] = check_kernels(size, device, batch, samples)
-        print("kernel check (out, dy, dW, db):", result["kernel_check"], flush=True)
+        print("kernel check (out, dy, dW, db, dstep):", result["kernel_check"], flush=True)
     peer = peer_model(size, device)
     result["peer_bf16"] = train_step_ms(peer, device, batch, samples, repeats, bf16=bf16)
     del peer

@@ -108,17 +108,18 @@ if triton is not None:
         if _interpreting():  # the CPU interpreter: one small config
             return [triton.Config({"BLOCK_T": 32, "BLOCK_N": 16}, num_warps=4)]
         return [
-            triton.Config({"BLOCK_T": 128, "BLOCK_N": 128}, num_stages=4, num_warps=4),
-            triton.Config({"BLOCK_T": 128, "BLOCK_N": 256}, num_stages=3, num_warps=8),
-            triton.Config({"BLOCK_T": 256, "BLOCK_N": 128}, num_stages=3, num_warps=8),
+            # the fastest of 22 tiles on an H100 (benchmarks/bench_dilated_kernels.py)
             triton.Config({"BLOCK_T": 128, "BLOCK_N": 128}, num_stages=3, num_warps=8),
-            triton.Config({"BLOCK_T": 64, "BLOCK_N": 128}, num_stages=4, num_warps=4),
+            triton.Config({"BLOCK_T": 128, "BLOCK_N": 256}, num_stages=4, num_warps=8),
+            triton.Config({"BLOCK_T": 128, "BLOCK_N": 128}, num_stages=3, num_warps=4),
+            triton.Config({"BLOCK_T": 256, "BLOCK_N": 128}, num_stages=4, num_warps=8),
         ]
 
     @triton.autotune(configs=_matmul_configs(), key=["T", "KA", "NOUT"])
     @triton.jit
     def _shifted_taps_matmul(
         a_ptr,
+        step_ptr,
         w_ptr,
         bias_ptr,
         out_ptr,
@@ -127,6 +128,7 @@ if triton is not None:
         NOUT,
         stride_ab,
         stride_at,
+        stride_sb,
         w_tap_stride,
         stride_wk,
         stride_wn,
@@ -135,15 +137,17 @@ if triton is not None:
         shift0,
         shift_step,
         TAPS: tl.constexpr,
+        HAS_STEP: tl.constexpr,
         HAS_BIAS: tl.constexpr,
         BLOCK_K: tl.constexpr,
         BLOCK_T: tl.constexpr,
         BLOCK_N: tl.constexpr,
     ):
-        """out[b, t, n] = bias[n] + sum_j sum_k a[b, t + shift0 + j shift_step, k] w_j[k, n].
+        """out[b, t, n] = bias[n] + sum_j sum_k a'[b, t + shift0 + j shift_step, k] w_j[k, n].
 
-        w_j[k, n] lives at w_ptr + j w_tap_stride + k stride_wk + n stride_wn. Rows of ``a``
-        outside [0, T) read as zero. KA must be a multiple of BLOCK_K; channels contiguous.
+        a' = a + step[b] (``HAS_STEP``) or a. w_j[k, n] lives at w_ptr + j w_tap_stride +
+        k stride_wk + n stride_wn. Rows of a' outside [0, T) read as zero. KA must be a
+        multiple of BLOCK_K; channels contiguous.
         """
         pid_n = tl.program_id(0)  # fastest: the programs sharing a tile of ``a`` run together
         pid_t = tl.program_id(1)
@@ -154,18 +158,26 @@ if triton is not None:
         n_ok = offs_n < NOUT
         a_base = a_ptr + batch.to(tl.int64) * stride_ab
         acc = tl.zeros((BLOCK_T, BLOCK_N), dtype=tl.float32)
-        for tap in tl.static_range(TAPS):
-            rows = offs_t + shift0 + tap * shift_step
+        a_ptrs = a_base + offs_t[:, None].to(tl.int64) * stride_at + offs_k[None, :]
+        w_ptrs = w_ptr + offs_k[:, None] * stride_wk + offs_n[None, :] * stride_wn
+        k_steps = KA // BLOCK_K
+        # one loop over taps x channel blocks, so that the pipeliner overlaps the taps' loads
+        for it in range(0, TAPS * k_steps):
+            tap = it // k_steps
+            k0 = (it - tap * k_steps) * BLOCK_K
+            shift = shift0 + tap * shift_step
+            rows = offs_t + shift
             row_ok = (rows >= 0) & (rows < T)
-            a_ptrs = a_base + rows[:, None].to(tl.int64) * stride_at + offs_k[None, :]
-            w_ptrs = w_ptr + tap * w_tap_stride + offs_k[:, None] * stride_wk
-            w_ptrs += offs_n[None, :] * stride_wn
-            for _ in range(0, KA, BLOCK_K):
-                a = tl.load(a_ptrs, mask=row_ok[:, None], other=0.0)
-                w = tl.load(w_ptrs, mask=n_ok[None, :], other=0.0)
-                acc = tl.dot(a, w, acc)
-                a_ptrs += BLOCK_K
-                w_ptrs += BLOCK_K * stride_wk
+            a = tl.load(
+                a_ptrs + (shift.to(tl.int64) * stride_at + k0), mask=row_ok[:, None], other=0.0
+            )
+            if HAS_STEP:  # the layer input y = x + step, zero outside the clip
+                step = tl.load(step_ptr + batch.to(tl.int64) * stride_sb + k0 + offs_k)
+                a = tl.where(row_ok[:, None], a + step[None, :].to(a.dtype), 0.0).to(a.dtype)
+            w = tl.load(
+                w_ptrs + (tap * w_tap_stride + k0 * stride_wk), mask=n_ok[None, :], other=0.0
+            )
+            acc = tl.dot(a, w, acc)
         if HAS_BIAS:
             acc += tl.load(bias_ptr + offs_n, mask=n_ok, other=0.0).to(tl.float32)[None, :]
         out_ptrs = out_ptr + batch.to(tl.int64) * stride_ob
@@ -177,10 +189,9 @@ if triton is not None:
         if _interpreting():
             return [triton.Config({"BLOCK_R": 16, "BLOCK_N": 16}, num_warps=4)]
         return [
+            triton.Config({"BLOCK_R": 64, "BLOCK_N": 128}, num_stages=3, num_warps=4),
+            triton.Config({"BLOCK_R": 64, "BLOCK_N": 256}, num_stages=3, num_warps=8),
             triton.Config({"BLOCK_R": 64, "BLOCK_N": 128}, num_stages=4, num_warps=4),
-            triton.Config({"BLOCK_R": 64, "BLOCK_N": 128}, num_stages=3, num_warps=8),
-            triton.Config({"BLOCK_R": 32, "BLOCK_N": 128}, num_stages=4, num_warps=4),
-            triton.Config({"BLOCK_R": 64, "BLOCK_N": 64}, num_stages=4, num_warps=4),
         ]
 
     @triton.autotune(configs=_weight_grad_configs(), key=["T", "KA", "NOUT", "ROWS"])
@@ -188,7 +199,9 @@ if triton is not None:
     def _shifted_taps_weight_grad(
         g_ptr,
         a_ptr,
+        step_ptr,
         ws_ptr,
+        bs_ptr,
         T,
         KA,
         NOUT,
@@ -199,8 +212,10 @@ if triton is not None:
         stride_gt,
         stride_ab,
         stride_at,
+        stride_sb,
         shift0,
         shift_step,
+        HAS_STEP: tl.constexpr,
         BLOCK_J: tl.constexpr,
         BLOCK_R: tl.constexpr,
         BLOCK_N: tl.constexpr,
@@ -209,6 +224,8 @@ if triton is not None:
 
         shift_j = shift0 + j shift_step; split s covers item s // SPLITS, rows
         (s % SPLITS) ROWS .. + ROWS. KA must be a multiple of BLOCK_J (one tap per block).
+        a' = a + step[b] (``HAS_STEP``) or a, zero outside the clip. The programs of the first
+        column block also write bs[s, n] = sum over the rows of g[b, t, n] (the bias gradient).
         """
         pid = tl.program_id(0)
         split = tl.program_id(1)
@@ -226,6 +243,10 @@ if triton is not None:
         g_base = g_ptr + batch.to(tl.int64) * stride_gb
         a_base = a_ptr + batch.to(tl.int64) * stride_ab
         acc = tl.zeros((BLOCK_N, BLOCK_J), dtype=tl.float32)
+        bias_sum = tl.zeros((BLOCK_N,), dtype=tl.float32)
+        first = pid_j == 0
+        if HAS_STEP:
+            step = tl.load(step_ptr + batch.to(tl.int64) * stride_sb + offs_k)
         for r0 in range(start, end, BLOCK_R):
             rows = r0 + tl.arange(0, BLOCK_R)
             rows_ok = rows < end
@@ -235,21 +256,42 @@ if triton is not None:
             g = tl.load(g_ptrs, mask=rows_ok[None, :] & n_ok[:, None], other=0.0)
             a_ptrs = a_base + src[:, None].to(tl.int64) * stride_at + offs_k[None, :]
             a = tl.load(a_ptrs, mask=src_ok[:, None], other=0.0)
+            if HAS_STEP:
+                a = tl.where(src_ok[:, None], a + step[None, :].to(a.dtype), 0.0).to(a.dtype)
             acc = tl.dot(g, a, acc)
+            if first:
+                bias_sum += tl.sum(g.to(tl.float32), axis=1)
         ws_ptrs = ws_ptr + (split.to(tl.int64) * NOUT + offs_n[:, None]) * WCOLS
         ws_ptrs += pid_j * BLOCK_J + tl.arange(0, BLOCK_J)[None, :]
         tl.store(ws_ptrs, acc, mask=n_ok[:, None])
+        if first:
+            tl.store(bs_ptr + split.to(tl.int64) * NOUT + offs_n, bias_sum, mask=n_ok)
 
-    def _launch_taps_matmul(a, w, bias, out, shift0, shift_step, taps, w_strides):
-        """Launch :func:`_shifted_taps_matmul` (a, out: [batch, T, channels], contiguous)."""
+    def _launch_taps_matmul(
+        a, step, w, bias, out, shift0, shift_step, taps, w_strides, config=None
+    ):
+        """Launch :func:`_shifted_taps_matmul` (a, out: [batch, T, channels], channels
+        contiguous; step: None or [batch, channels of a], channels contiguous).
+
+        ``config``: None = the autotuned kernel (traceable by ``torch.compile``), else a dict
+        of BLOCK_T, BLOCK_N (and optionally BLOCK_K, num_warps, num_stages) for the raw kernel
+        (the kernel benchmark).
+        """
         batch, length, ka = a.shape
         nout = out.shape[-1]
+        meta = {"BLOCK_K": _block_dividing(ka, 64)}
+        if config is None:
+            kernel = torch.library.wrap_triton(_shifted_taps_matmul)
+        else:
+            kernel = _shifted_taps_matmul.fn
+            meta.update(config)
 
         def grid(meta):
             return (triton.cdiv(nout, meta["BLOCK_N"]), triton.cdiv(length, meta["BLOCK_T"]), batch)
 
-        torch.library.wrap_triton(_shifted_taps_matmul)[grid](
+        kernel[grid](
             a,
+            step if step is not None else a,
             w,
             bias if bias is not None else a,
             out,
@@ -258,54 +300,40 @@ if triton is not None:
             nout,
             a.stride(0),
             a.stride(1),
+            step.stride(0) if step is not None else 0,
             *w_strides,
             out.stride(0),
             out.stride(1),
             shift0,
             shift_step,
             TAPS=taps,
+            HAS_STEP=step is not None,
             HAS_BIAS=bias is not None,
-            BLOCK_K=_block_dividing(ka, 64),
+            **meta,
         )
         return out
 
-    @torch.library.triton_op("audiodiff::dilated_forward", mutates_args={})
-    def dilated_forward(
-        y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dilation: int, taps: int
-    ) -> torch.Tensor:
-        """h[b, t] = bias + sum_j W_j y[b, t + j d - p] (y [batch, T, C], weight [N, taps C])."""
-        channels = y.shape[-1]
-        out = y.new_empty(y.shape[0], y.shape[1], weight.shape[0])
-        pad = dilation * (taps - 1) // 2
-        w_strides = (channels, 1, weight.stride(0))  # tap j, input channel k, output n
-        return _launch_taps_matmul(y, weight, bias, out, -pad, dilation, taps, w_strides)
+    def _launch_weight_grad(grad, y, step, dilation, taps, config=None):
+        """Launch :func:`_shifted_taps_weight_grad`: the fp32 weight gradient [N, taps C] and
+        bias gradient [N] (sums over the splits of the rows).
 
-    @torch.library.triton_op("audiodiff::dilated_input_grad", mutates_args={})
-    def dilated_input_grad(
-        grad: torch.Tensor, weight: torch.Tensor, dilation: int, taps: int
-    ) -> torch.Tensor:
-        """dy[b, s] = sum_j W_j^T grad[b, s + p - j d]: the gradient of y."""
-        channels = weight.shape[1] // taps
-        out = grad.new_empty(grad.shape[0], grad.shape[1], channels)
-        pad = dilation * (taps - 1) // 2
-        w_strides = (channels, weight.stride(0), 1)  # tap j, output channel n, input k
-        return _launch_taps_matmul(grad, weight, None, out, pad, -dilation, taps, w_strides)
-
-    @torch.library.triton_op("audiodiff::dilated_weight_grad", mutates_args={})
-    def dilated_weight_grad(
-        grad: torch.Tensor, y: torch.Tensor, dilation: int, taps: int
-    ) -> torch.Tensor:
-        """dW[n, j C + k] = sum_{b, t} grad[b, t, n] y[b, t + j d - p, k], fp32 [N, taps C]."""
+        ``config``: as in :func:`_launch_taps_matmul` (BLOCK_R, BLOCK_N, optionally BLOCK_J).
+        """
         batch, length, channels = y.shape
         nout = grad.shape[-1]
-        block_j = _block_dividing(channels, 128)
+        meta = {"BLOCK_J": _block_dividing(channels, 128)}
+        if config is None:
+            kernel = torch.library.wrap_triton(_shifted_taps_weight_grad)
+        else:
+            kernel = _shifted_taps_weight_grad.fn
+            meta.update(config)
+        block_j = meta["BLOCK_J"]
         tiles = triton.cdiv(nout, 128) * (taps * channels // block_j)
         splits = max(1, min(triton.cdiv(512, tiles * batch), triton.cdiv(length, 1024)))
         rows = triton.cdiv(triton.cdiv(length, splits), 64) * 64
         splits = triton.cdiv(length, rows)
-        ws = torch.empty(
-            batch * splits, nout, taps * channels, device=y.device, dtype=torch.float32
-        )
+        ws = y.new_empty(batch * splits, nout, taps * channels, dtype=torch.float32)
+        bs = y.new_empty(batch * splits, nout, dtype=torch.float32)
         pad = dilation * (taps - 1) // 2
 
         def grid(meta):
@@ -314,10 +342,12 @@ if triton is not None:
                 batch * splits,
             )
 
-        torch.library.wrap_triton(_shifted_taps_weight_grad)[grid](
+        kernel[grid](
             grad,
             y,
+            step if step is not None else y,
             ws,
+            bs,
             length,
             channels,
             nout,
@@ -328,48 +358,93 @@ if triton is not None:
             grad.stride(1),
             y.stride(0),
             y.stride(1),
+            step.stride(0) if step is not None else 0,
             -pad,
             dilation,
-            BLOCK_J=block_j,
+            HAS_STEP=step is not None,
+            **meta,
         )
-        return ws.sum(0)
+        return ws.sum(0), bs.sum(0)
+
+    @torch.library.triton_op("audiodiff::dilated_forward", mutates_args={})
+    def dilated_forward(
+        x: torch.Tensor,
+        step: torch.Tensor | None,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        dilation: int,
+        taps: int,
+    ) -> torch.Tensor:
+        """h[b, t] = bias + sum_j W_j y[b, t + j d - p], y = x + step[b] (x [batch, T, C],
+        step [batch, C] or None, weight [N, taps C])."""
+        channels = x.shape[-1]
+        out = x.new_empty(x.shape[0], x.shape[1], weight.shape[0])
+        pad = dilation * (taps - 1) // 2
+        w_strides = (channels, 1, weight.stride(0))  # tap j, input channel k, output n
+        return _launch_taps_matmul(x, step, weight, bias, out, -pad, dilation, taps, w_strides)
+
+    @torch.library.triton_op("audiodiff::dilated_input_grad", mutates_args={})
+    def dilated_input_grad(
+        grad: torch.Tensor, weight: torch.Tensor, dilation: int, taps: int
+    ) -> torch.Tensor:
+        """dy[b, s] = sum_j W_j^T grad[b, s + p - j d]: the gradient of y."""
+        channels = weight.shape[1] // taps
+        out = grad.new_empty(grad.shape[0], grad.shape[1], channels)
+        pad = dilation * (taps - 1) // 2
+        w_strides = (channels, weight.stride(0), 1)  # tap j, output channel n, input k
+        return _launch_taps_matmul(grad, None, weight, None, out, pad, -dilation, taps, w_strides)
+
+    @torch.library.triton_op("audiodiff::dilated_weight_grad", mutates_args={})
+    def dilated_weight_grad(
+        grad: torch.Tensor, x: torch.Tensor, step: torch.Tensor | None, dilation: int, taps: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """dW[n, j C + k] = sum_{b, t} grad[b, t, n] y[b, t + j d - p, k] and the bias gradient
+        sum_{b, t} grad[b, t, n], both fp32."""
+        return _launch_weight_grad(grad, x, step, dilation, taps)
 
     def _setup_context(ctx, inputs, output):
-        y, weight, bias, dilation, taps = inputs
-        ctx.save_for_backward(y, weight)
+        x, step, weight, bias, dilation, taps = inputs
+        ctx.save_for_backward(x, step, weight)
         ctx.dilation, ctx.taps, ctx.has_bias = dilation, taps, bias is not None
 
     def _backward(ctx, grad):
-        y, weight = ctx.saved_tensors
+        x, step, weight = ctx.saved_tensors
         grad = grad.contiguous()
-        grad_y = dilated_input_grad(grad, weight, ctx.dilation, ctx.taps)
-        grad_w = dilated_weight_grad(grad, y, ctx.dilation, ctx.taps).to(weight.dtype)
-        grad_b = None
-        if ctx.has_bias:
-            grad_b = grad.sum((0, 1), dtype=torch.float32).to(weight.dtype)
-        return grad_y, grad_w, grad_b, None, None
+        grad_x = dilated_input_grad(grad, weight, ctx.dilation, ctx.taps)
+        grad_w, grad_b = dilated_weight_grad(grad, x, step, ctx.dilation, ctx.taps)
+        grad_step = None if step is None else grad_x.sum(1, dtype=torch.float32).to(step.dtype)
+        grad_b = grad_b.to(weight.dtype) if ctx.has_bias else None
+        return grad_x, grad_step, grad_w.to(weight.dtype), grad_b, None, None
 
     dilated_forward.register_autograd(_backward, setup_context=_setup_context)
 
 
-def dilated_linear(y, weight, bias, dilation, kernel_size):
+def dilated_linear(y, weight, bias, dilation, kernel_size, step=None):
     """The dilated convolution of time-major features, by Triton kernels where they can run.
 
-    Same contract as :func:`dilated_linear_reference` (to which it falls back); the weight and
-    bias are cast to ``y``'s dtype (as autocast does for ``F.linear``).
+    Same contract as :func:`dilated_linear_reference` (to which it falls back), of the input
+    ``y + step[:, None, :]`` when ``step`` ([batch, C]) is given: the kernels add it while
+    reading, so that sum is never stored. The weight and bias are cast to ``y``'s dtype (as
+    autocast does for ``F.linear``).
 
     Example
     -------
-    >>> y, w = torch.randn(2, 50, 16), torch.randn(32, 48)
-    >>> h = dilated_linear(y, w, torch.zeros(32), dilation=4, kernel_size=3)
-    >>> torch.allclose(h, dilated_linear_reference(y, w, None, 4, 3), atol=1e-5)
+    >>> y, w, step = torch.randn(2, 50, 16), torch.randn(32, 48), torch.randn(2, 16)
+    >>> h = dilated_linear(y, w, torch.zeros(32), dilation=4, kernel_size=3, step=step)
+    >>> ref = dilated_linear_reference(y + step[:, None], w, None, 4, 3)
+    >>> torch.allclose(h, ref, atol=1e-5)
     True
     """
     channels = y.shape[-1]
     if weight.shape[1] != kernel_size * channels:
         raise ValueError(f"weight {tuple(weight.shape)} is not [N, {kernel_size} x {channels}]")
     if not triton_usable(y, channels):
+        if step is not None:
+            y = y + step[:, None, :]
         return dilated_linear_reference(y, weight, bias, dilation, kernel_size)
-    weight = weight.to(y.dtype)
+    weight = weight.to(y.dtype).contiguous()
     bias = bias.to(y.dtype) if bias is not None else None
-    return dilated_forward(y.contiguous(), weight.contiguous(), bias, dilation, kernel_size)
+    if step is not None:
+        step = step.to(y.dtype)
+        step = step if step.stride(-1) == 1 else step.contiguous()
+    return dilated_forward(y.contiguous(), step, weight, bias, dilation, kernel_size)

@@ -60,17 +60,21 @@ INTERPRETED_CHECK = textwrap.dedent(
 
     torch.manual_seed(0)
     # (batch, samples, C, dilation, taps, bias): dilations beyond the clip, 5 taps, no bias
-    for B, T, C, d, k, bias in [(2, 50, 16, 1, 3, True), (2, 37, 32, 4, 3, False),
-                                (1, 20, 16, 32, 3, True), (3, 70, 16, 2, 5, True)]:
+    # and with or without a per-item step added to the input
+    for B, T, C, d, k, bias, with_step in [
+            (2, 50, 16, 1, 3, True, False), (2, 37, 32, 4, 3, False, True),
+            (1, 20, 16, 32, 3, True, True), (3, 70, 16, 2, 5, True, False)]:
         y = torch.randn(B, T, C, requires_grad=True)
         w = torch.randn(2 * C, k * C, requires_grad=True)
         b = torch.randn(2 * C, requires_grad=True) if bias else None
+        step = torch.randn(B, C, requires_grad=True) if with_step else None
         assert triton_usable(y, C)
-        params = [y, w] + ([b] if bias else [])
-        h = dilated_linear(y, w, b, d, k)
+        params = [y, w] + ([b] if bias else []) + ([step] if with_step else [])
+        h = dilated_linear(y, w, b, d, k, step=step)
         g = torch.randn_like(h)
         got = torch.autograd.grad(h, params, g)
-        ref = dilated_linear_reference(y, w, b, d, k)
+        y_in = y + step[:, None] if with_step else y
+        ref = dilated_linear_reference(y_in, w, b, d, k)
         want = torch.autograd.grad(ref, params, g)
         torch.testing.assert_close(h, ref, atol=1e-4, rtol=1e-4)
         for x, z in zip(got, want):
