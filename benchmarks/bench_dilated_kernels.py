@@ -137,20 +137,20 @@ def main():
         "forward (Triton)": (
             False,
             lambda c: dct._launch_taps_matmul(
-                y, None, w, bias, out_h, -pad, d, taps, (channels, 1, w.stride(0)), c
+                y, w, bias, out_h, -pad, d, taps, (channels, 1, w.stride(0)), c
             ),
             ref_h,
         ),
         "input gradient (Triton)": (
             False,
             lambda c: dct._launch_taps_matmul(
-                g, None, w, None, out_dy, pad, -d, taps, (channels, w.stride(0), 1), c
+                g, w, None, out_dy, pad, -d, taps, (channels, w.stride(0), 1), c
             ),
             ref_dy,
         ),
         "weight gradient (Triton)": (
             True,
-            lambda c: dct._launch_weight_grad(g, y, None, d, taps, c)[0],
+            lambda c: dct._launch_weight_grad(g, y, d, taps, c),
             ref_dw,
         ),
     }

@@ -119,7 +119,6 @@ if triton is not None:
     @triton.jit
     def _shifted_taps_matmul(
         a_ptr,
-        step_ptr,
         w_ptr,
         bias_ptr,
         out_ptr,
@@ -128,7 +127,6 @@ if triton is not None:
         NOUT,
         stride_ab,
         stride_at,
-        stride_sb,
         w_tap_stride,
         stride_wk,
         stride_wn,
@@ -137,17 +135,18 @@ if triton is not None:
         shift0,
         shift_step,
         TAPS: tl.constexpr,
-        HAS_STEP: tl.constexpr,
         HAS_BIAS: tl.constexpr,
         BLOCK_K: tl.constexpr,
         BLOCK_T: tl.constexpr,
         BLOCK_N: tl.constexpr,
     ):
-        """out[b, t, n] = bias[n] + sum_j sum_k a'[b, t + shift0 + j shift_step, k] w_j[k, n].
+        """out[b, t, n] = bias[n] + sum_j sum_k a[b, t + shift0 + j shift_step, k] w_j[k, n].
 
-        a' = a + step[b] (``HAS_STEP``) or a. w_j[k, n] lives at w_ptr + j w_tap_stride +
-        k stride_wk + n stride_wn. Rows of a' outside [0, T) read as zero. KA must be a
-        multiple of BLOCK_K; channels contiguous.
+        w_j[k, n] lives at w_ptr + j w_tap_stride + k stride_wk + n stride_wn. Rows of ``a``
+        outside [0, T) read as zero. KA must be a multiple of BLOCK_K; channels contiguous.
+        (Adding a per-item step to ``a`` while reading it made the forward about a third
+        slower on an H100: the tiles then pass through registers on their way to the tensor
+        cores.)
         """
         pid_n = tl.program_id(0)  # fastest: the programs sharing a tile of ``a`` run together
         pid_t = tl.program_id(1)
@@ -171,9 +170,6 @@ if triton is not None:
             a = tl.load(
                 a_ptrs + (shift.to(tl.int64) * stride_at + k0), mask=row_ok[:, None], other=0.0
             )
-            if HAS_STEP:  # the layer input y = x + step, zero outside the clip
-                step = tl.load(step_ptr + batch.to(tl.int64) * stride_sb + k0 + offs_k)
-                a = tl.where(row_ok[:, None], a + step[None, :].to(a.dtype), 0.0).to(a.dtype)
             w = tl.load(
                 w_ptrs + (tap * w_tap_stride + k0 * stride_wk), mask=n_ok[None, :], other=0.0
             )
@@ -199,9 +195,7 @@ if triton is not None:
     def _shifted_taps_weight_grad(
         g_ptr,
         a_ptr,
-        step_ptr,
         ws_ptr,
-        bs_ptr,
         T,
         KA,
         NOUT,
@@ -212,10 +206,8 @@ if triton is not None:
         stride_gt,
         stride_ab,
         stride_at,
-        stride_sb,
         shift0,
         shift_step,
-        HAS_STEP: tl.constexpr,
         BLOCK_J: tl.constexpr,
         BLOCK_R: tl.constexpr,
         BLOCK_N: tl.constexpr,
@@ -224,8 +216,8 @@ if triton is not None:
 
         shift_j = shift0 + j shift_step; split s covers item s // SPLITS, rows
         (s % SPLITS) ROWS .. + ROWS. KA must be a multiple of BLOCK_J (one tap per block).
-        a' = a + step[b] (``HAS_STEP``) or a, zero outside the clip. The programs of the first
-        column block also write bs[s, n] = sum over the rows of g[b, t, n] (the bias gradient).
+        (Also summing the bias gradient here, and adding a step to ``a`` while reading, made
+        this kernel 2x slower on an H100.)
         """
         pid = tl.program_id(0)
         split = tl.program_id(1)
@@ -243,10 +235,6 @@ if triton is not None:
         g_base = g_ptr + batch.to(tl.int64) * stride_gb
         a_base = a_ptr + batch.to(tl.int64) * stride_ab
         acc = tl.zeros((BLOCK_N, BLOCK_J), dtype=tl.float32)
-        bias_sum = tl.zeros((BLOCK_N,), dtype=tl.float32)
-        first = pid_j == 0
-        if HAS_STEP:
-            step = tl.load(step_ptr + batch.to(tl.int64) * stride_sb + offs_k)
         for r0 in range(start, end, BLOCK_R):
             rows = r0 + tl.arange(0, BLOCK_R)
             rows_ok = rows < end
@@ -256,22 +244,13 @@ if triton is not None:
             g = tl.load(g_ptrs, mask=rows_ok[None, :] & n_ok[:, None], other=0.0)
             a_ptrs = a_base + src[:, None].to(tl.int64) * stride_at + offs_k[None, :]
             a = tl.load(a_ptrs, mask=src_ok[:, None], other=0.0)
-            if HAS_STEP:
-                a = tl.where(src_ok[:, None], a + step[None, :].to(a.dtype), 0.0).to(a.dtype)
             acc = tl.dot(g, a, acc)
-            if first:
-                bias_sum += tl.sum(g.to(tl.float32), axis=1)
         ws_ptrs = ws_ptr + (split.to(tl.int64) * NOUT + offs_n[:, None]) * WCOLS
         ws_ptrs += pid_j * BLOCK_J + tl.arange(0, BLOCK_J)[None, :]
         tl.store(ws_ptrs, acc, mask=n_ok[:, None])
-        if first:
-            tl.store(bs_ptr + split.to(tl.int64) * NOUT + offs_n, bias_sum, mask=n_ok)
 
-    def _launch_taps_matmul(
-        a, step, w, bias, out, shift0, shift_step, taps, w_strides, config=None
-    ):
-        """Launch :func:`_shifted_taps_matmul` (a, out: [batch, T, channels], channels
-        contiguous; step: None or [batch, channels of a], channels contiguous).
+    def _launch_taps_matmul(a, w, bias, out, shift0, shift_step, taps, w_strides, config=None):
+        """Launch :func:`_shifted_taps_matmul` (a, out: [batch, T, channels], contiguous).
 
         ``config``: None = the autotuned kernel (traceable by ``torch.compile``), else a dict
         of BLOCK_T, BLOCK_N (and optionally BLOCK_K, num_warps, num_stages) for the raw kernel
@@ -291,7 +270,6 @@ if triton is not None:
 
         kernel[grid](
             a,
-            step if step is not None else a,
             w,
             bias if bias is not None else a,
             out,
@@ -300,22 +278,19 @@ if triton is not None:
             nout,
             a.stride(0),
             a.stride(1),
-            step.stride(0) if step is not None else 0,
             *w_strides,
             out.stride(0),
             out.stride(1),
             shift0,
             shift_step,
             TAPS=taps,
-            HAS_STEP=step is not None,
             HAS_BIAS=bias is not None,
             **meta,
         )
         return out
 
-    def _launch_weight_grad(grad, y, step, dilation, taps, config=None):
-        """Launch :func:`_shifted_taps_weight_grad`: the fp32 weight gradient [N, taps C] and
-        bias gradient [N] (sums over the splits of the rows).
+    def _launch_weight_grad(grad, y, dilation, taps, config=None):
+        """Launch :func:`_shifted_taps_weight_grad`; the fp32 [N, taps C] sum of its splits.
 
         ``config``: as in :func:`_launch_taps_matmul` (BLOCK_R, BLOCK_N, optionally BLOCK_J).
         """
@@ -333,7 +308,6 @@ if triton is not None:
         rows = triton.cdiv(triton.cdiv(length, splits), 64) * 64
         splits = triton.cdiv(length, rows)
         ws = y.new_empty(batch * splits, nout, taps * channels, dtype=torch.float32)
-        bs = y.new_empty(batch * splits, nout, dtype=torch.float32)
         pad = dilation * (taps - 1) // 2
 
         def grid(meta):
@@ -345,9 +319,7 @@ if triton is not None:
         kernel[grid](
             grad,
             y,
-            step if step is not None else y,
             ws,
-            bs,
             length,
             channels,
             nout,
@@ -358,30 +330,22 @@ if triton is not None:
             grad.stride(1),
             y.stride(0),
             y.stride(1),
-            step.stride(0) if step is not None else 0,
             -pad,
             dilation,
-            HAS_STEP=step is not None,
             **meta,
         )
-        return ws.sum(0), bs.sum(0)
+        return ws.sum(0)
 
     @torch.library.triton_op("audiodiff::dilated_forward", mutates_args={})
     def dilated_forward(
-        x: torch.Tensor,
-        step: torch.Tensor | None,
-        weight: torch.Tensor,
-        bias: torch.Tensor | None,
-        dilation: int,
-        taps: int,
+        y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dilation: int, taps: int
     ) -> torch.Tensor:
-        """h[b, t] = bias + sum_j W_j y[b, t + j d - p], y = x + step[b] (x [batch, T, C],
-        step [batch, C] or None, weight [N, taps C])."""
-        channels = x.shape[-1]
-        out = x.new_empty(x.shape[0], x.shape[1], weight.shape[0])
+        """h[b, t] = bias + sum_j W_j y[b, t + j d - p] (y [batch, T, C], weight [N, taps C])."""
+        channels = y.shape[-1]
+        out = y.new_empty(y.shape[0], y.shape[1], weight.shape[0])
         pad = dilation * (taps - 1) // 2
         w_strides = (channels, 1, weight.stride(0))  # tap j, input channel k, output n
-        return _launch_taps_matmul(x, step, weight, bias, out, -pad, dilation, taps, w_strides)
+        return _launch_taps_matmul(y, weight, bias, out, -pad, dilation, taps, w_strides)
 
     @torch.library.triton_op("audiodiff::dilated_input_grad", mutates_args={})
     def dilated_input_grad(
@@ -392,29 +356,29 @@ if triton is not None:
         out = grad.new_empty(grad.shape[0], grad.shape[1], channels)
         pad = dilation * (taps - 1) // 2
         w_strides = (channels, weight.stride(0), 1)  # tap j, output channel n, input k
-        return _launch_taps_matmul(grad, None, weight, None, out, pad, -dilation, taps, w_strides)
+        return _launch_taps_matmul(grad, weight, None, out, pad, -dilation, taps, w_strides)
 
     @torch.library.triton_op("audiodiff::dilated_weight_grad", mutates_args={})
     def dilated_weight_grad(
-        grad: torch.Tensor, x: torch.Tensor, step: torch.Tensor | None, dilation: int, taps: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """dW[n, j C + k] = sum_{b, t} grad[b, t, n] y[b, t + j d - p, k] and the bias gradient
-        sum_{b, t} grad[b, t, n], both fp32."""
-        return _launch_weight_grad(grad, x, step, dilation, taps)
+        grad: torch.Tensor, y: torch.Tensor, dilation: int, taps: int
+    ) -> torch.Tensor:
+        """dW[n, j C + k] = sum_{b, t} grad[b, t, n] y[b, t + j d - p, k], fp32 [N, taps C]."""
+        return _launch_weight_grad(grad, y, dilation, taps)
 
     def _setup_context(ctx, inputs, output):
-        x, step, weight, bias, dilation, taps = inputs
-        ctx.save_for_backward(x, step, weight)
+        y, weight, bias, dilation, taps = inputs
+        ctx.save_for_backward(y, weight)
         ctx.dilation, ctx.taps, ctx.has_bias = dilation, taps, bias is not None
 
     def _backward(ctx, grad):
-        x, step, weight = ctx.saved_tensors
+        y, weight = ctx.saved_tensors
         grad = grad.contiguous()
-        grad_x = dilated_input_grad(grad, weight, ctx.dilation, ctx.taps)
-        grad_w, grad_b = dilated_weight_grad(grad, x, step, ctx.dilation, ctx.taps)
-        grad_step = None if step is None else grad_x.sum(1, dtype=torch.float32).to(step.dtype)
-        grad_b = grad_b.to(weight.dtype) if ctx.has_bias else None
-        return grad_x, grad_step, grad_w.to(weight.dtype), grad_b, None, None
+        grad_y = dilated_input_grad(grad, weight, ctx.dilation, ctx.taps)
+        grad_w = dilated_weight_grad(grad, y, ctx.dilation, ctx.taps).to(weight.dtype)
+        grad_b = None
+        if ctx.has_bias:
+            grad_b = grad.sum((0, 1), dtype=torch.float32).to(weight.dtype)
+        return grad_y, grad_w, grad_b, None, None
 
     dilated_forward.register_autograd(_backward, setup_context=_setup_context)
 
@@ -423,9 +387,8 @@ def dilated_linear(y, weight, bias, dilation, kernel_size, step=None):
     """The dilated convolution of time-major features, by Triton kernels where they can run.
 
     Same contract as :func:`dilated_linear_reference` (to which it falls back), of the input
-    ``y + step[:, None, :]`` when ``step`` ([batch, C]) is given: the kernels add it while
-    reading, so that sum is never stored. The weight and bias are cast to ``y``'s dtype (as
-    autocast does for ``F.linear``).
+    ``y + step[:, None, :]`` when ``step`` ([batch, C]) is given. The weight and bias are cast
+    to ``y``'s dtype (as autocast does for ``F.linear``).
 
     Example
     -------
@@ -438,13 +401,10 @@ def dilated_linear(y, weight, bias, dilation, kernel_size, step=None):
     channels = y.shape[-1]
     if weight.shape[1] != kernel_size * channels:
         raise ValueError(f"weight {tuple(weight.shape)} is not [N, {kernel_size} x {channels}]")
+    if step is not None:
+        y = y + step[:, None, :]
     if not triton_usable(y, channels):
-        if step is not None:
-            y = y + step[:, None, :]
         return dilated_linear_reference(y, weight, bias, dilation, kernel_size)
     weight = weight.to(y.dtype).contiguous()
     bias = bias.to(y.dtype) if bias is not None else None
-    if step is not None:
-        step = step.to(y.dtype)
-        step = step if step.stride(-1) == 1 else step.contiguous()
-    return dilated_forward(y.contiguous(), step, weight, bias, dilation, kernel_size)
+    return dilated_forward(y.contiguous(), weight, bias, dilation, kernel_size)
