@@ -86,7 +86,14 @@ BENCHMARKS = [
         "SC09 DiffWave: training step per torch.compile mode",
         "SpeechBrain DiffWave lobe at paper size (bf16)",
         [sys.executable, "benchmarks/bench_diffwave_compile_modes.py", "--json", "{json}"],
-        quick_args=["--quick", "--modes", "default", "--variants", "plain,per_layer"],
+        quick_args=["--quick", "--modes", "default", "--variants", "plain,cat,per_layer"],
+    ),
+    Benchmark(
+        "dilated_kernels",
+        "DiffWave dilated convolution, one layer: Triton implicit-GEMM kernels per tile",
+        "cuBLAS on the concatenated shifted copies (plus making / summing them)",
+        [sys.executable, "benchmarks/bench_dilated_kernels.py", "--json", "{json}"],
+        quick_args=["--quick"],
     ),
     Benchmark(
         "make_corpus",

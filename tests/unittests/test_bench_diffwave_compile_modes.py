@@ -15,7 +15,7 @@ from bench_diffwave_compile_modes import VARIANTS, conv_gated  # noqa: E402
 from audiodiff.nets import DiffWave  # noqa: E402
 
 
-@pytest.mark.parametrize("variant", ["per_layer", "conv"])
+@pytest.mark.parametrize("variant", ["cat", "per_layer", "conv"])
 def test_variant_equals_the_lobe(variant):
     torch.manual_seed(0)
     size = dict(residual_channels=8, residual_layers=5, dilation_cycle=2, embed_dim=16)
