@@ -82,11 +82,12 @@ class _ResidualLayer(nn.Module):
 
     def gated(self, x, step, local=None):
         """The gated activation tanh(filter) * sigmoid(gate), [batch, samples, C]."""
+        y = x + step[:, None, :]
         weight, bias, d, k = self.dilated.weight, self.dilated.bias, self.dilation, self.kernel_size
         if local is None and self.dilated_kernel == "auto":  # Triton kernels where they run
-            h = dilated_linear(x, weight, bias, d, k, step=step)
+            h = dilated_linear(y, weight, bias, d, k)
         else:
-            h = dilated_linear_reference(x + step[:, None, :], weight, bias, d, k, local)
+            h = dilated_linear_reference(y, weight, bias, d, k, local)
         gate, filt = h.chunk(2, dim=-1)
         return torch.tanh(filt) * torch.sigmoid(gate)
 

@@ -9,8 +9,9 @@ the unshifted tensor (rows outside the clip read as zero, the convolution's zero
 
 - :func:`dilated_linear`: h[b, t] = bias + sum_j W_j y[b, t + j d - p], p = d (k - 1) / 2,
   with autograd (the input, weight and bias gradients are Triton kernels too);
-  falls back to the concatenation form where Triton cannot run (CPU without
-  ``TRITON_INTERPRET=1``, channels not a multiple of 16).
+  falls back to the concatenation form where the kernels do not run (see
+  :func:`triton_usable`: fp32, CPU without ``TRITON_INTERPRET=1``, channels not a multiple
+  of 16).
 - :func:`dilated_linear_reference`: the concatenation form, the definition the kernels are
   tested against.
 
@@ -251,6 +252,13 @@ if triton is not None:
         ws_ptrs += pid_j * BLOCK_J + tl.arange(0, BLOCK_J)[None, :]
         tl.store(ws_ptrs, acc, mask=n_ok[:, None])
 
+    def _kernel_and_meta(autotuned, config, **meta):
+        """The autotuned kernel wrapped for ``torch.compile`` (``config`` None), or its raw
+        kernel with the tile ``config`` (the kernel benchmark); and its constexpr arguments."""
+        if config is None:
+            return torch.library.wrap_triton(autotuned), meta
+        return autotuned.fn, {**meta, **config}
+
     def _launch_taps_matmul(a, w, bias, out, shift0, shift_step, taps, w_strides, config=None):
         """Launch :func:`_shifted_taps_matmul` (a, out: [batch, T, channels], contiguous).
 
@@ -260,12 +268,9 @@ if triton is not None:
         """
         batch, length, ka = a.shape
         nout = out.shape[-1]
-        meta = {"BLOCK_K": _block_dividing(ka, 64)}
-        if config is None:
-            kernel = torch.library.wrap_triton(_shifted_taps_matmul)
-        else:
-            kernel = _shifted_taps_matmul.fn
-            meta.update(config)
+        kernel, meta = _kernel_and_meta(
+            _shifted_taps_matmul, config, BLOCK_K=_block_dividing(ka, 64)
+        )
 
         def grid(meta):
             return (triton.cdiv(nout, meta["BLOCK_N"]), triton.cdiv(length, meta["BLOCK_T"]), batch)
@@ -298,12 +303,9 @@ if triton is not None:
         """
         batch, length, channels = y.shape
         nout = grad.shape[-1]
-        meta = {"BLOCK_J": _block_dividing(channels, 128)}
-        if config is None:
-            kernel = torch.library.wrap_triton(_shifted_taps_weight_grad)
-        else:
-            kernel = _shifted_taps_weight_grad.fn
-            meta.update(config)
+        kernel, meta = _kernel_and_meta(
+            _shifted_taps_weight_grad, config, BLOCK_J=_block_dividing(channels, 128)
+        )
         block_j = meta["BLOCK_J"]
         tiles = triton.cdiv(nout, 128) * (taps * channels // block_j)
         splits = max(1, min(triton.cdiv(512, tiles * batch), triton.cdiv(length, 1024)))
@@ -385,27 +387,24 @@ if triton is not None:
     dilated_forward.register_autograd(_backward, setup_context=_setup_context)
 
 
-def dilated_linear(y, weight, bias, dilation, kernel_size, step=None):
+def dilated_linear(y, weight, bias, dilation, kernel_size):
     """The dilated convolution of time-major features, by Triton kernels where they can run.
 
-    Same contract as :func:`dilated_linear_reference` (to which it falls back), of the input
-    ``y + step[:, None, :]`` when ``step`` ([batch, C]) is given. The weight and bias are cast
-    to ``y``'s dtype (as autocast does for ``F.linear``).
+    Same contract as :func:`dilated_linear_reference` (to which it falls back, also when the
+    output channels are not a multiple of 16). The weight and bias are cast to ``y``'s dtype
+    (as autocast does for ``F.linear``).
 
     Example
     -------
-    >>> y, w, step = torch.randn(2, 50, 16), torch.randn(32, 48), torch.randn(2, 16)
-    >>> h = dilated_linear(y, w, torch.zeros(32), dilation=4, kernel_size=3, step=step)
-    >>> ref = dilated_linear_reference(y + step[:, None], w, None, 4, 3)
-    >>> torch.allclose(h, ref, atol=1e-5)
+    >>> y, w = torch.randn(2, 50, 16), torch.randn(32, 48)
+    >>> h = dilated_linear(y, w, torch.zeros(32), dilation=4, kernel_size=3)
+    >>> torch.allclose(h, dilated_linear_reference(y, w, None, 4, 3), atol=1e-5)
     True
     """
     channels = y.shape[-1]
     if weight.shape[1] != kernel_size * channels:
         raise ValueError(f"weight {tuple(weight.shape)} is not [N, {kernel_size} x {channels}]")
-    if step is not None:
-        y = y + step[:, None, :]
-    if not triton_usable(y, channels):
+    if not triton_usable(y, channels) or weight.shape[0] % 16 != 0:
         return dilated_linear_reference(y, weight, bias, dilation, kernel_size)
     weight = weight.to(y.dtype).contiguous()
     bias = bias.to(y.dtype) if bias is not None else None

@@ -70,16 +70,20 @@ INTERPRETED_CHECK = textwrap.dedent(
         step = torch.randn(B, C, requires_grad=True) if with_step else None
         assert triton_usable(y, C)
         params = [y, w] + ([b] if bias else []) + ([step] if with_step else [])
-        h = dilated_linear(y, w, b, d, k, step=step)
+        y_in = y + step[:, None] if with_step else y
+        h = dilated_linear(y_in, w, b, d, k)
         g = torch.randn_like(h)
         got = torch.autograd.grad(h, params, g)
-        y_in = y + step[:, None] if with_step else y
         ref = dilated_linear_reference(y_in, w, b, d, k)
         want = torch.autograd.grad(ref, params, g)
         torch.testing.assert_close(h, ref, atol=1e-4, rtol=1e-4)
         for x, z in zip(got, want):
             torch.testing.assert_close(x, z, atol=1e-4, rtol=1e-4)
         assert (h - ref).abs().max() < 1e-4 and got[0].abs().sum() > 0
+    # output channels not a multiple of 16: the concatenation form, same result
+    y, w = torch.randn(2, 30, 16), torch.randn(24, 48)
+    torch.testing.assert_close(dilated_linear(y, w, None, 2, 3),
+                               dilated_linear_reference(y, w, None, 2, 3))
     # a whole DiffWave: the kernels vs the concatenation, outputs and every gradient
     args = dict(residual_channels=16, residual_layers=3, dilation_cycle=2, embed_dim=32,
                 label_classes={"digit": 10}, cond_drop_prob=0.0)
