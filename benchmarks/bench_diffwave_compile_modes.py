@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from bench_diffwave_speed import PAPER, TINY, peer_model, train_step_ms
 
 from audiodiff.nets import DiffWave
+from audiodiff.nets import dilated_conv_triton as dct
 from audiodiff.nets.dilated_conv_triton import dilated_linear, dilated_linear_reference
 
 
@@ -76,6 +77,7 @@ class ConvDiffWave(PerLayerDiffWave):
 
 VARIANTS = {
     "plain": DiffWave,
+    "triton_wgrad": DiffWave,  # TEMPORARY: weight gradient by the Triton kernel (A/B)
     "cat": functools.partial(DiffWave, dilated_kernel="torch"),
     "per_layer": PerLayerDiffWave,
     "conv": ConvDiffWave,
@@ -148,6 +150,7 @@ def main():
     for mode in args.modes.split(","):
         for variant in args.variants.split(","):
             key = f"ours_{variant}_{mode}"
+            dct.WEIGHT_GRAD_BY = "triton" if variant == "triton_wgrad" else "cublas"
             model = VARIANTS[variant](**size).to(device)
             compile_mode = None if mode == "default" else mode
             if mode.startswith("opts:"):  # inductor options, e.g. opts:coordinate_descent_tuning

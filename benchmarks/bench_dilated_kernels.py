@@ -75,6 +75,9 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--top", type=int, default=5)
+    parser.add_argument(
+        "--products", default="forward,input,weight", help="Triton kernels to sweep"
+    )
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     batch, length, channels = (2, 200, 32) if args.quick else (16, 16000, 256)
@@ -111,6 +114,9 @@ def main():
         ),
         "input-gradient GEMM (cuBLAS, to [B, T, kC])": lambda: g @ w,
         "weight-gradient GEMM (cuBLAS)": lambda: g.flatten(0, 1).T @ cat.flatten(0, 1),
+        "weight gradient, per-tap cuBLAS over flat rows (no copy)": lambda: (
+            dct.dilated_weight_grad(g, y, d, taps)
+        ),
     }
     copies = {
         "forward: making the concatenation": lambda: torch.cat(
@@ -156,6 +162,8 @@ def main():
     }
     result["triton"] = {}
     for name, (weight_grad, launch, ref) in launches.items():
+        if name.split()[0] not in args.products.split(","):
+            continue
         timings = []
         for config in tile_configs(args.quick, weight_grad):
             if channels % config.get("BLOCK_J", 16) or 2 * channels % config.get("BLOCK_K", 16):

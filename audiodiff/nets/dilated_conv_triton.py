@@ -105,6 +105,69 @@ def _interpreting():
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
+WEIGHT_GRAD_BY = "cublas"  # TEMPORARY: "triton" = the implicit-GEMM kernel, for the A/B run
+
+
+def dilated_weight_grad(grad, y, dilation, taps):
+    """The weight gradient of the dilated convolution as one cuBLAS product per tap.
+
+    dW[n, j C + k] = sum_{b, t} grad[b, t, n] y[b, t + s_j, k], s_j = j d - p, with rows
+    outside the clip reading as zero. Flattening [batch, samples] to rows makes tap j one
+    product over contiguous row ranges, grad[i] y[i + s_j], except that near the ends of the
+    items it pairs rows of neighbouring items; those |s_j| rows per item are subtracted again
+    (a product over [batch - 1, |s_j|, C]). No copy of the features is made, and the big
+    products run at cuBLAS speed (fp32 output on CUDA).
+
+    Arguments
+    ---------
+    grad : torch.Tensor
+        [batch, samples, N] gradient of the output.
+    y : torch.Tensor
+        [batch, samples, C] input of the convolution (contiguous).
+    dilation : int
+        Dilation d.
+    taps : int
+        Odd number of taps k.
+
+    Returns
+    -------
+    torch.Tensor
+        [N, taps C] (fp32 for 16-bit CUDA inputs, else y's dtype).
+
+    Example
+    -------
+    >>> y, g, w = torch.randn(3, 20, 4), torch.randn(3, 20, 6), torch.randn(6, 12)
+    >>> h = dilated_linear_reference(y, w.requires_grad_(), None, dilation=8, kernel_size=3)
+    >>> want, = torch.autograd.grad(h, w, g)
+    >>> torch.allclose(dilated_weight_grad(g, y, 8, 3), want, atol=1e-4)
+    True
+    """
+    batch, length, channels = y.shape
+    nout = grad.shape[-1]
+    g, a = grad.reshape(-1, nout), y.reshape(-1, channels)
+    rows = g.shape[0]
+    wide = {"out_dtype": torch.float32} if g.is_cuda and g.dtype != torch.float32 else {}
+    pad = dilation * (taps - 1) // 2
+    blocks = []
+    for j in range(taps):
+        shift = j * dilation - pad
+        if abs(shift) >= length:  # the tap reads only the zero padding
+            blocks.append(a.new_zeros(nout, channels, dtype=wide.get("out_dtype", a.dtype)))
+            continue
+        if shift >= 0:  # grad[i] y[i + shift]; item b's last rows met item b + 1's first
+            block = torch.mm(g[: rows - shift].t(), a[shift:], **wide)
+            cross_g, cross_a = grad[:-1, length - shift :], y[1:, :shift]
+        else:  # grad[i] y[i - q]; item b's first rows met item b - 1's last
+            q = -shift
+            block = torch.mm(g[q:].t(), a[: rows - q], **wide)
+            cross_g, cross_a = grad[1:, :q], y[:-1, length - q :]
+        if shift != 0 and batch > 1:
+            cross = torch.mm(cross_g.reshape(-1, nout).t(), cross_a.reshape(-1, channels), **wide)
+            block = block - cross
+        blocks.append(block)
+    return torch.cat(blocks, dim=1)
+
+
 if triton is not None:
 
     def _matmul_configs():
@@ -363,7 +426,7 @@ if triton is not None:
         return _launch_taps_matmul(grad, weight, None, out, pad, -dilation, taps, w_strides)
 
     @torch.library.triton_op("audiodiff::dilated_weight_grad", mutates_args={})
-    def dilated_weight_grad(
+    def dilated_weight_grad_triton(
         grad: torch.Tensor, y: torch.Tensor, dilation: int, taps: int
     ) -> torch.Tensor:
         """dW[n, j C + k] = sum_{b, t} grad[b, t, n] y[b, t + j d - p, k], fp32 [N, taps C]."""
@@ -378,7 +441,11 @@ if triton is not None:
         y, weight = ctx.saved_tensors
         grad = grad.contiguous()
         grad_y = dilated_input_grad(grad, weight, ctx.dilation, ctx.taps)
-        grad_w = dilated_weight_grad(grad, y, ctx.dilation, ctx.taps).to(weight.dtype)
+        if WEIGHT_GRAD_BY == "triton":
+            grad_w = dilated_weight_grad_triton(grad, y, ctx.dilation, ctx.taps)
+        else:
+            grad_w = dilated_weight_grad(grad, y, ctx.dilation, ctx.taps)
+        grad_w = grad_w.to(weight.dtype)
         grad_b = None
         if ctx.has_bias:
             grad_b = grad.sum((0, 1), dtype=torch.float32).to(weight.dtype)
