@@ -35,6 +35,7 @@ from bench_diffwave_speed import PAPER, TINY, peer_model, train_step_ms
 from audiodiff.nets import DiffWave
 from audiodiff.nets import dilated_conv_triton as dct
 from audiodiff.nets.dilated_conv_triton import dilated_linear, dilated_linear_reference
+from audiodiff.nets.gated_activation_triton import gated_activation_reference
 
 
 class PerLayerDiffWave(DiffWave):
@@ -75,8 +76,27 @@ class ConvDiffWave(PerLayerDiffWave):
             layer.gated = functools.partial(conv_gated, layer)
 
 
+def torch_gate_gated(layer, x, step, local=None, copies=1):
+    """``_ResidualLayer.gated`` with the Triton dilated convolution but autograd's (inductor's)
+    backward of the gated activation (the lobe before its one-pass Triton backward)."""
+    weight, bias = layer.dilated.weight, layer.dilated.bias
+    h = dilated_linear(x + step[:, None, :], weight, bias, layer.dilation, layer.kernel_size)
+    a = gated_activation_reference(h)
+    return a if copies == 1 else (a, a)
+
+
+class TorchGateDiffWave(DiffWave):
+    """DiffWave whose gated activation has autograd's backward (:func:`torch_gate_gated`)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        for layer in self.layers:
+            layer.gated = functools.partial(torch_gate_gated, layer)
+
+
 VARIANTS = {
     "plain": DiffWave,
+    "torch_gate": TorchGateDiffWave,
     "triton_wgrad": DiffWave,  # TEMPORARY: weight gradient by the Triton kernel (A/B)
     "cat": functools.partial(DiffWave, dilated_kernel="torch"),
     "per_layer": PerLayerDiffWave,

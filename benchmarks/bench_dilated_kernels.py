@@ -114,8 +114,8 @@ def main():
         ),
         "input-gradient GEMM (cuBLAS, to [B, T, kC])": lambda: g @ w,
         "weight-gradient GEMM (cuBLAS)": lambda: g.flatten(0, 1).T @ cat.flatten(0, 1),
-        "weight gradient, per-tap cuBLAS over flat rows (no copy)": lambda: (
-            dct.dilated_weight_grad(g, y, d, taps)
+        "weight gradient, per-tap cuBLAS over flat rows (no copy)": lambda: dct.dilated_weight_grad(
+            g, y, d, taps
         ),
     }
     copies = {

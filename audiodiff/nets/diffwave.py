@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from audiodiff.nets.dilated_conv_triton import dilated_linear, dilated_linear_reference
+from audiodiff.nets.gated_activation_triton import gated_activation, gated_activation_reference
 from audiodiff.nets.waveform_conditioning import LabelTemplate, MelUpsampler, StepLabelEmbedding
 
 
@@ -80,16 +81,21 @@ class _ResidualLayer(nn.Module):
         residual, skip = h.chunk(2, dim=-1)
         return (x + residual) * (1 / math.sqrt(2)), skip
 
-    def gated(self, x, step, local=None):
-        """The gated activation tanh(filter) * sigmoid(gate), [batch, samples, C]."""
+    def gated(self, x, step, local=None, copies=1):
+        """The gated activation tanh(filter) * sigmoid(gate), [batch, samples, C].
+
+        ``copies=2`` returns it twice (two tensors whose gradients the backward adds: one for
+        the residual projection, one for the fused skip product)."""
         y = x + step[:, None, :]
         weight, bias, d, k = self.dilated.weight, self.dilated.bias, self.dilation, self.kernel_size
-        if local is None and self.dilated_kernel == "auto":  # Triton kernels where they run
+        if self.dilated_kernel != "auto":
+            a = gated_activation_reference(dilated_linear_reference(y, weight, bias, d, k, local))
+            return a if copies == 1 else (a, a)
+        if local is None:  # Triton kernels where they run
             h = dilated_linear(y, weight, bias, d, k)
         else:
             h = dilated_linear_reference(y, weight, bias, d, k, local)
-        gate, filt = h.chunk(2, dim=-1)
-        return torch.tanh(filt) * torch.sigmoid(gate)
+        return gated_activation(h, copies)
 
 
 class DiffWave(nn.Module):
@@ -143,7 +149,9 @@ class DiffWave(nn.Module):
         ``"auto"``: the dilated convolutions of layers without local conditioning run as
         implicit-GEMM Triton kernels on CUDA (:mod:`audiodiff.nets.dilated_conv_triton`: no
         shifted copies of the features), and as one matrix product over concatenated shifted
-        copies elsewhere; ``"torch"``: always the latter. The same function and parameters.
+        copies elsewhere, and the gated activation's backward is one Triton kernel
+        (:mod:`audiodiff.nets.gated_activation_triton`); ``"torch"``: always plain PyTorch.
+        The same function and parameters.
 
     Example
     -------
@@ -287,11 +295,11 @@ class DiffWave(nn.Module):
         channels = self.residual_channels
         gated = []
         for i, layer in enumerate(self.layers):
-            a = layer.gated(h, steps[:, i], local)
+            a, a_skip = layer.gated(h, steps[:, i], local, copies=2)
             out = layer.output
             residual = F.linear(a, out.weight[:channels], out.bias[:channels])
             h = (h + residual) * (1 / math.sqrt(2))
-            gated.append(a)
+            gated.append(a_skip)
         weight = torch.cat([layer.output.weight[channels:] for layer in self.layers], dim=1)
         bias = torch.stack([layer.output.bias[channels:] for layer in self.layers]).sum(0)
         return F.linear(torch.cat(gated, dim=-1), weight, bias)
