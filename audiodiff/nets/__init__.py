@@ -5,6 +5,8 @@
 - ``DiffWave``, ``SaShiMi`` (+ ``S4D``): waveform denoisers over [batch, 1, samples].
 - ``SpectrogramAutoencoder``: spectrogram autoencoder / VAE for latent diffusion.
 - ``SpectrogramClassifier`` (+ ``spec_augment``): evaluation classifier for generated audio.
+- ``gated_activation``: WaveNet's tanh(filter) * sigmoid(gate), backward by one Triton
+  kernel on CUDA.
 - Building blocks: ``TimestepEmbedding``, ``LabelEmbedding``, ``sinusoidal_embedding``,
   ``SelfAttention2d``, ``CrossAttention2d``, ``ResBlock``, ``Downsample``, ``Upsample``.
 """
@@ -15,6 +17,7 @@ from audiodiff.nets.blocks import Downsample, ResBlock, Upsample, group_norm
 from audiodiff.nets.classifier import SpectrogramClassifier, spec_augment
 from audiodiff.nets.diffwave import DiffWave
 from audiodiff.nets.embeddings import LabelEmbedding, TimestepEmbedding, sinusoidal_embedding
+from audiodiff.nets.gated_activation_triton import gated_activation
 from audiodiff.nets.sashimi import S4D, SaShiMi
 from audiodiff.nets.unet import SpectrogramUNet
 from audiodiff.nets.waveform_conditioning import MelUpsampler, StepLabelEmbedding
@@ -35,6 +38,7 @@ __all__ = [
     "StepLabelEmbedding",
     "TimestepEmbedding",
     "Upsample",
+    "gated_activation",
     "group_norm",
     "sinusoidal_embedding",
     "spec_augment",

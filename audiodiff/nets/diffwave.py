@@ -12,7 +12,8 @@ its ``kernel_size`` shifted copies of the input (and the upsampled mel, in the v
 are concatenated along channels and multiplied by one [2C, k C (+ n_mels)] weight; on CUDA,
 layers without local conditioning skip the copies: implicit-GEMM Triton kernels read the
 shifted rows in place (:mod:`audiodiff.nets.dilated_conv_triton`). The
-gated activation tanh(filter) * sigmoid(gate) reads both halves of that one product. The
+gated activation tanh(filter) * sigmoid(gate) reads both halves of that one product (its
+backward is one Triton kernel on CUDA: :mod:`audiodiff.nets.gated_activation_triton`). The
 per-layer projections of the step embedding are one Linear for all layers. There are no
 data-dependent Python branches in ``forward``, so ``torch.compile`` traces it whole, and under
 bf16 autocast the whole residual stream stays bf16.

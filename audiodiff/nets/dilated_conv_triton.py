@@ -8,17 +8,19 @@ compiled training step. Here no copy is made: each kernel reads the shifted rows
 the unshifted tensor (rows outside the clip read as zero, the convolution's zero padding).
 
 - :func:`dilated_linear`: h[b, t] = bias + sum_j W_j y[b, t + j d - p], p = d (k - 1) / 2,
-  with autograd (the input, weight and bias gradients are Triton kernels too);
-  falls back to the concatenation form where the kernels do not run (see
-  :func:`triton_usable`: fp32, CPU without ``TRITON_INTERPRET=1``, channels not a multiple
-  of 16).
+  with autograd (the input gradient is a Triton kernel too, the weight gradient
+  :func:`dilated_weight_grad`); falls back to the concatenation form where the kernels do
+  not run (see :func:`triton_usable`: fp32, CPU without ``TRITON_INTERPRET=1``, channels not
+  a multiple of 16).
 - :func:`dilated_linear_reference`: the concatenation form, the definition the kernels are
   tested against.
 
-Three kernels, all matrix products over shifted rows (implicit GEMM):
-forward (reduce over the k taps x C input channels), input gradient (the same kernel with the
-shifts reversed, reducing over the k taps x 2 C output channels) and weight gradient (reduce
-over batch x samples, in fp32 partial sums per split of the rows).
+One kernel, a matrix product over shifted rows (implicit GEMM), does the forward (reduce over
+the k taps x C input channels) and the input gradient (the same kernel with the shifts
+reversed, reducing over the k taps x 2 C output channels). The weight gradient reduces over
+batch x samples: one cuBLAS product per tap over the flattened rows, which needs no copy
+either (:func:`dilated_weight_grad`); it replaced a Triton weight-gradient kernel that an
+H200 training step measured 2.8 ms slower (``benchmarks/RESULTS.md``).
 """
 
 import torch
@@ -103,9 +105,6 @@ def _interpreting():
     import os
 
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
-
-
-WEIGHT_GRAD_BY = "cublas"  # TEMPORARY: "triton" = the implicit-GEMM kernel, for the A/B run
 
 
 def dilated_weight_grad(grad, y, dilation, taps):
@@ -247,74 +246,6 @@ if triton is not None:
         mask = (offs_t[:, None] < T) & n_ok[None, :]
         tl.store(out_ptrs, acc.to(out_ptr.dtype.element_ty), mask=mask)
 
-    def _weight_grad_configs():
-        if _interpreting():
-            return [triton.Config({"BLOCK_R": 16, "BLOCK_N": 16}, num_warps=4)]
-        return [
-            triton.Config({"BLOCK_R": 64, "BLOCK_N": 128}, num_stages=3, num_warps=4),
-            triton.Config({"BLOCK_R": 64, "BLOCK_N": 256}, num_stages=3, num_warps=8),
-            triton.Config({"BLOCK_R": 64, "BLOCK_N": 128}, num_stages=4, num_warps=4),
-        ]
-
-    @triton.autotune(configs=_weight_grad_configs(), key=["T", "KA", "NOUT", "ROWS"])
-    @triton.jit
-    def _shifted_taps_weight_grad(
-        g_ptr,
-        a_ptr,
-        ws_ptr,
-        T,
-        KA,
-        NOUT,
-        ROWS,
-        SPLITS,
-        WCOLS,
-        stride_gb,
-        stride_gt,
-        stride_ab,
-        stride_at,
-        shift0,
-        shift_step,
-        BLOCK_J: tl.constexpr,
-        BLOCK_R: tl.constexpr,
-        BLOCK_N: tl.constexpr,
-    ):
-        """ws[s, n, j KA + k] = sum over the rows of split s of g[b, t, n] a[b, t + shift_j, k].
-
-        shift_j = shift0 + j shift_step; split s covers item s // SPLITS, rows
-        (s % SPLITS) ROWS .. + ROWS. KA must be a multiple of BLOCK_J (one tap per block).
-        (Also summing the bias gradient here, and adding a step to ``a`` while reading, made
-        this kernel 2x slower on an H100.)
-        """
-        pid = tl.program_id(0)
-        split = tl.program_id(1)
-        n_tiles = tl.cdiv(NOUT, BLOCK_N)
-        pid_n = pid % n_tiles
-        pid_j = pid // n_tiles
-        tap = (pid_j * BLOCK_J) // KA
-        offs_k = pid_j * BLOCK_J - tap * KA + tl.arange(0, BLOCK_J)
-        offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
-        n_ok = offs_n < NOUT
-        batch = split // SPLITS
-        start = (split % SPLITS) * ROWS
-        end = tl.minimum(start + ROWS, T)
-        shift = shift0 + tap * shift_step
-        g_base = g_ptr + batch.to(tl.int64) * stride_gb
-        a_base = a_ptr + batch.to(tl.int64) * stride_ab
-        acc = tl.zeros((BLOCK_N, BLOCK_J), dtype=tl.float32)
-        for r0 in range(start, end, BLOCK_R):
-            rows = r0 + tl.arange(0, BLOCK_R)
-            rows_ok = rows < end
-            src = rows + shift
-            src_ok = rows_ok & (src >= 0) & (src < T)
-            g_ptrs = g_base + rows[None, :].to(tl.int64) * stride_gt + offs_n[:, None]
-            g = tl.load(g_ptrs, mask=rows_ok[None, :] & n_ok[:, None], other=0.0)
-            a_ptrs = a_base + src[:, None].to(tl.int64) * stride_at + offs_k[None, :]
-            a = tl.load(a_ptrs, mask=src_ok[:, None], other=0.0)
-            acc = tl.dot(g, a, acc)
-        ws_ptrs = ws_ptr + (split.to(tl.int64) * NOUT + offs_n[:, None]) * WCOLS
-        ws_ptrs += pid_j * BLOCK_J + tl.arange(0, BLOCK_J)[None, :]
-        tl.store(ws_ptrs, acc, mask=n_ok[:, None])
-
     def _kernel_and_meta(autotuned, config, **meta):
         """The autotuned kernel wrapped for ``torch.compile`` (``config`` None), or its raw
         kernel with the tile ``config`` (the kernel benchmark); and its constexpr arguments."""
@@ -359,50 +290,6 @@ if triton is not None:
         )
         return out
 
-    def _launch_weight_grad(grad, y, dilation, taps, config=None):
-        """Launch :func:`_shifted_taps_weight_grad`; the fp32 [N, taps C] sum of its splits.
-
-        ``config``: as in :func:`_launch_taps_matmul` (BLOCK_R, BLOCK_N, optionally BLOCK_J).
-        """
-        batch, length, channels = y.shape
-        nout = grad.shape[-1]
-        kernel, meta = _kernel_and_meta(
-            _shifted_taps_weight_grad, config, BLOCK_J=_block_dividing(channels, 128)
-        )
-        block_j = meta["BLOCK_J"]
-        tiles = triton.cdiv(nout, 128) * (taps * channels // block_j)
-        splits = max(1, min(triton.cdiv(512, tiles * batch), triton.cdiv(length, 1024)))
-        rows = triton.cdiv(triton.cdiv(length, splits), 64) * 64
-        splits = triton.cdiv(length, rows)
-        ws = y.new_empty(batch * splits, nout, taps * channels, dtype=torch.float32)
-        pad = dilation * (taps - 1) // 2
-
-        def grid(meta):
-            return (
-                triton.cdiv(nout, meta["BLOCK_N"]) * (taps * channels // block_j),
-                batch * splits,
-            )
-
-        kernel[grid](
-            grad,
-            y,
-            ws,
-            length,
-            channels,
-            nout,
-            rows,
-            splits,
-            taps * channels,
-            grad.stride(0),
-            grad.stride(1),
-            y.stride(0),
-            y.stride(1),
-            -pad,
-            dilation,
-            **meta,
-        )
-        return ws.sum(0)
-
     @torch.library.triton_op("audiodiff::dilated_forward", mutates_args={})
     def dilated_forward(
         y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dilation: int, taps: int
@@ -425,13 +312,6 @@ if triton is not None:
         w_strides = (channels, weight.stride(0), 1)  # tap j, output channel n, input k
         return _launch_taps_matmul(grad, weight, None, out, pad, -dilation, taps, w_strides)
 
-    @torch.library.triton_op("audiodiff::dilated_weight_grad", mutates_args={})
-    def dilated_weight_grad_triton(
-        grad: torch.Tensor, y: torch.Tensor, dilation: int, taps: int
-    ) -> torch.Tensor:
-        """dW[n, j C + k] = sum_{b, t} grad[b, t, n] y[b, t + j d - p, k], fp32 [N, taps C]."""
-        return _launch_weight_grad(grad, y, dilation, taps)
-
     def _setup_context(ctx, inputs, output):
         y, weight, bias, dilation, taps = inputs
         ctx.save_for_backward(y, weight)
@@ -441,11 +321,7 @@ if triton is not None:
         y, weight = ctx.saved_tensors
         grad = grad.contiguous()
         grad_y = dilated_input_grad(grad, weight, ctx.dilation, ctx.taps)
-        if WEIGHT_GRAD_BY == "triton":
-            grad_w = dilated_weight_grad_triton(grad, y, ctx.dilation, ctx.taps)
-        else:
-            grad_w = dilated_weight_grad(grad, y, ctx.dilation, ctx.taps)
-        grad_w = grad_w.to(weight.dtype)
+        grad_w = dilated_weight_grad(grad, y, ctx.dilation, ctx.taps).to(weight.dtype)
         grad_b = None
         if ctx.has_bias:
             grad_b = grad.sum((0, 1), dtype=torch.float32).to(weight.dtype)

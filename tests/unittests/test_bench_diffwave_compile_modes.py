@@ -1,5 +1,6 @@
 """benchmarks/bench_diffwave_compile_modes.py: each variant (per-layer skip sum, cuDNN dilated
-convolution) computes the lobe's function with the lobe's parameters (outputs and gradients)."""
+convolution, autograd's gated backward) computes the lobe's function with the lobe's
+parameters (outputs and gradients)."""
 
 import os
 import sys
@@ -15,7 +16,7 @@ from bench_diffwave_compile_modes import VARIANTS, conv_gated  # noqa: E402
 from audiodiff.nets import DiffWave  # noqa: E402
 
 
-@pytest.mark.parametrize("variant", ["cat", "per_layer", "conv"])
+@pytest.mark.parametrize("variant", ["cat", "per_layer", "conv", "torch_gate"])
 def test_variant_equals_the_lobe(variant):
     torch.manual_seed(0)
     size = dict(residual_channels=8, residual_layers=5, dilation_cycle=2, embed_dim=16)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from audiodiff.nets.dilated_conv_triton import (
     dilated_linear,
     dilated_linear_reference,
+    dilated_weight_grad,
     triton,
     triton_usable,
 )
@@ -133,3 +134,19 @@ def test_kernels_bf16_on_cuda():
     torch.testing.assert_close(h, ref, atol=0.3, rtol=0.05)
     for x, z in zip(got, want):
         torch.testing.assert_close(x.float(), z.float(), atol=2.0, rtol=0.05)
+
+
+@pytest.mark.parametrize(
+    "batch,length,dilation,taps",
+    [(1, 50, 4, 3), (4, 37, 1, 3), (3, 20, 32, 3), (3, 70, 2, 5), (5, 100, 40, 5), (2, 10, 9, 3)],
+)
+def test_weight_grad_over_flat_rows_matches_autograd(batch, length, dilation, taps):
+    # shifts beyond the clip (32 > 20), one item (no cross-item rows), 5 taps, shift = T - 1
+    torch.manual_seed(0)
+    y = torch.randn(batch, length, 8, dtype=torch.float64)
+    w = torch.randn(16, taps * 8, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(batch, length, 16, dtype=torch.float64)
+    (want,) = torch.autograd.grad(dilated_linear_reference(y, w, None, dilation, taps), w, g)
+    got = dilated_weight_grad(g, y, dilation, taps)
+    torch.testing.assert_close(got, want, atol=1e-10, rtol=1e-10)
+    assert got.abs().sum() > 0
