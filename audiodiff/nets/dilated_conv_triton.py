@@ -20,7 +20,7 @@ the k taps x C input channels) and the input gradient (the same kernel with the 
 reversed, reducing over the k taps x 2 C output channels). The weight gradient reduces over
 batch x samples: one cuBLAS product per tap over the flattened rows, which needs no copy
 either (:func:`dilated_weight_grad`); it replaced a Triton weight-gradient kernel that an
-H200 training step measured 2.8 ms slower (``benchmarks/RESULTS.md``).
+H200 training step measured 0.7-2.8 ms slower (``benchmarks/RESULTS.md``).
 """
 
 import torch
