@@ -1,11 +1,8 @@
 """The implicit-GEMM Triton kernels of DiffWave's dilated convolution: the reference against
 ``conv1d``; the kernels (forward, input, weight and bias gradients) against the reference
-through Triton's CPU interpreter (in a subprocess: ``TRITON_INTERPRET`` is read at import);
+through Triton's CPU interpreter (in a subprocess, ``run_in_triton_interpreter`` of conftest.py);
 a whole DiffWave with and without the kernels; bf16 on CUDA where there is one."""
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -106,17 +103,8 @@ INTERPRETED_CHECK = textwrap.dedent(
 
 
 @needs_triton
-def test_kernels_match_the_reference_in_the_triton_interpreter():
-    env = dict(os.environ, TRITON_INTERPRET="1")
-    done = subprocess.run(
-        [sys.executable, "-c", INTERPRETED_CHECK],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "interpreted kernels match" in done.stdout
+def test_kernels_match_the_reference_in_the_triton_interpreter(run_in_triton_interpreter):
+    run_in_triton_interpreter(INTERPRETED_CHECK, "interpreted kernels match")
 
 
 @needs_triton

@@ -1,11 +1,8 @@
 """The gated activation with its one-pass Triton backward: the reference formula, the fallback,
-the kernel against autograd through Triton's CPU interpreter (in a subprocess:
-``TRITON_INTERPRET`` is read at import), DiffWave's fused-skip path with the kernels against
-plain PyTorch, and bf16 on CUDA where there is one."""
+the kernel against autograd through Triton's CPU interpreter (in a subprocess,
+``run_in_triton_interpreter`` of conftest.py), DiffWave's fused-skip path with the kernels
+against plain PyTorch, and bf16 on CUDA where there is one."""
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -82,17 +79,8 @@ INTERPRETED_CHECK = textwrap.dedent(
 
 
 @needs_triton
-def test_gated_backward_kernel_matches_autograd_in_the_triton_interpreter():
-    env = dict(os.environ, TRITON_INTERPRET="1")
-    done = subprocess.run(
-        [sys.executable, "-c", INTERPRETED_CHECK],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "interpreted gated kernel matches" in done.stdout
+def test_gated_backward_matches_autograd_in_the_triton_interpreter(run_in_triton_interpreter):
+    run_in_triton_interpreter(INTERPRETED_CHECK, "interpreted gated kernel matches")
 
 
 @needs_triton
