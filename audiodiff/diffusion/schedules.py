@@ -146,7 +146,9 @@ def make_schedule(kind="cosine", num_steps=1000, betas=None, **kwargs):
     betas : list or torch.Tensor, optional
         The betas, only with kind "betas".
     **kwargs
-        Passed to the beta function (e.g. ``beta_end`` for "linear", ``s`` for "cosine").
+        Passed to the beta function (e.g. ``beta_end`` for "linear", ``s`` for "cosine");
+        None values are left out (the function's default is used), so one YAML fragment
+        (``hparams_shared/diffusion.yaml``) can pass ``beta_start: null`` to every kind.
 
     Returns
     -------
@@ -158,7 +160,10 @@ def make_schedule(kind="cosine", num_steps=1000, betas=None, **kwargs):
     4
     >>> make_schedule("betas", betas=[0.1, 0.2]).betas
     tensor([0.1000, 0.2000])
+    >>> make_schedule("cosine", num_steps=4, beta_start=None).num_steps
+    4
     """
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
     if kind not in SCHEDULE_KINDS:
         raise ValueError(f"unknown schedule kind {kind!r}; choose one of {SCHEDULE_KINDS}")
     if kind == "betas":
