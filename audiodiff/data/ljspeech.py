@@ -112,6 +112,19 @@ def find_ljspeech(data_folder):
     )
 
 
+def audio_path(root, utt_id):
+    """``root/wavs/ID.wav``, or ``root/wavs/ID.flac`` when only a FLAC copy exists.
+
+    Example
+    -------
+    >>> os.path.basename(audio_path(BUNDLED_LJSPEECH, "LJ001-0001"))
+    'LJ001-0001.wav'
+    """
+    wav = os.path.join(root, "wavs", f"{utt_id}.wav")
+    flac = os.path.join(root, "wavs", f"{utt_id}.flac")
+    return flac if not os.path.exists(wav) and os.path.exists(flac) else wav
+
+
 def read_metadata(path):
     """Reads ``metadata.csv``: ``{id: (text, normalized_text)}`` and the malformed lines.
 
@@ -157,12 +170,14 @@ def prepare_ljspeech(
     seed=0,
     phonemes="auto",
     phoneme_accent="en-us",
+    held_out_last=0,
     skip_prep=False,
 ):
     """Writes train/valid/test manifests for LJSpeech-1.1 (or a copy in its layout).
 
     Entries: ``{utt_id: {"wav", "duration", "text", "normalized_text", "speaker",
-    "phonemes"}}`` (``speaker`` is ``"LJ"``; ``phonemes`` only when phonemized). ``speakers.json``
+    "phonemes"}}``. Audio is ``wavs/ID.wav``, or ``wavs/ID.flac`` where no wav exists (a
+    compressed copy reads the same). (``speaker`` is ``"LJ"``; ``phonemes`` only when phonemized). ``speakers.json``
     maps ``"LJ"`` to 0, as for the multi-speaker datasets. Rows whose wav is missing, corrupt or
     empty, and malformed lines, are skipped with one warning each kind. Skipped when the
     manifests exist with the same options (``prepare_opts.json``) or when ``skip_prep`` is True.
@@ -182,6 +197,10 @@ def prepare_ljspeech(
         False: never.
     phoneme_accent : str
         eSpeak NG accent for the IPA (LJSpeech's reader is American).
+    held_out_last : int
+        When above 0, the test split is the last ``held_out_last`` utterances in id order
+        (e.g. 20: LJ002-0121 .. LJ002-0140 of the 325-clip snapshot), never trained on, and
+        ``valid_fraction`` of the others form valid; ``test_fraction`` is then unused.
     skip_prep : bool
         If True, do nothing and return the manifest paths.
 
@@ -222,6 +241,7 @@ def prepare_ljspeech(
         "seed": seed,
         "phonemes": with_phonemes,
         "phoneme_accent": phoneme_accent,
+        "held_out_last": held_out_last,
     }
     if is_prepared(save_folder, opts, paths):
         logger.info("LJSpeech manifests in %s are up to date, skipping preparation", save_folder)
@@ -229,7 +249,7 @@ def prepare_ljspeech(
 
     rows, bad = read_metadata(metadata)
     warn_skipped(bad, "malformed metadata lines")
-    wavs = {os.path.join(root, "wavs", f"{utt_id}.wav"): utt_id for utt_id in rows}
+    wavs = {audio_path(root, utt_id): utt_id for utt_id in rows}
     ok, _ = scan_audio_files(wavs)
     entries = {}
     for path, duration in ok:
@@ -252,7 +272,17 @@ def prepare_ljspeech(
         ipa = phonemize_texts([entries[i]["normalized_text"] for i in ids], phoneme_accent)
         for utt_id, value in zip(ids, ipa):
             entries[utt_id]["phonemes"] = value
-    splits = split_by_fraction(entries, valid_fraction, test_fraction, seed)
+    if held_out_last > 0:
+        ids = sorted(entries)
+        if held_out_last >= len(ids):
+            raise DataFolderError(
+                f"held_out_last={held_out_last} leaves nothing to train on: '{root}' has "
+                f"{len(ids)} readable utterances"
+            )
+        splits = split_by_fraction(ids[:-held_out_last], valid_fraction, 0.0, seed)
+        splits["test"] = ids[-held_out_last:]
+    else:
+        splits = split_by_fraction(entries, valid_fraction, test_fraction, seed)
     for name, ids in splits.items():
         write_manifest(paths[name], {utt_id: entries[utt_id] for utt_id in ids})
     write_manifest(paths["speakers"], {SPEAKER: 0})

@@ -103,3 +103,21 @@ def test_split_by_fraction():
     assert split_by_fraction(ids[:2], 0.1, 0.1)["valid"] == []
     with pytest.raises(ValueError):
         split_by_fraction(ids, 0.6, 0.5)
+
+
+def test_held_out_last_and_flac_copies(tmp_path):
+    copy = tmp_path / "lj"
+    shutil.copytree(BUNDLED, copy)
+    for wav in sorted((copy / "wavs").glob("*.wav"))[:3]:  # a FLAC copy reads the same
+        audio, rate = soundfile.read(wav)
+        soundfile.write(wav.with_suffix(".flac"), audio, rate)
+        wav.unlink()
+    paths = prepare_ljspeech(copy, tmp_path / "m", held_out_last=5, phonemes=False)
+    test = read_manifest(paths["test"])
+    assert sorted(test) == [f"LJ001-{i:04d}" for i in range(28, 33)]
+    train, valid = read_manifest(paths["train"]), read_manifest(paths["valid"])
+    assert not (set(train) | set(valid)) & set(test)
+    assert len(train) + len(valid) == 27 and len(valid) == 1
+    assert train["LJ001-0001"]["wav"].endswith("LJ001-0001.flac")
+    with pytest.raises(DataFolderError, match="leaves nothing to train on"):
+        prepare_ljspeech(copy, tmp_path / "m2", held_out_last=32, phonemes=False)
