@@ -14,13 +14,19 @@ from audiodiff.data.features import compute_features, features_cache_key
 from audiodiff.data.fsdd import BUNDLED_FSDD, find_fsdd_recordings, prepare_fsdd
 from audiodiff.data.ljspeech import BUNDLED_LJSPEECH, prepare_ljspeech, split_by_fraction
 from audiodiff.data.manifest import read_manifest, scan_audio_files, write_manifest
-from audiodiff.data.speech_commands import DIGIT_WORDS, prepare_sc09, which_set
+from audiodiff.data.speech_commands import (
+    BUNDLED_SC09_MINI,
+    DIGIT_WORDS,
+    prepare_sc09,
+    which_set,
+)
 from audiodiff.data.splits import split_by_repetition, write_digit_manifests
 from audiodiff.data.vctk import prepare_vctk
 
 __all__ = [
     "BUNDLED_FSDD",
     "BUNDLED_LJSPEECH",
+    "BUNDLED_SC09_MINI",
     "DIGIT_WORDS",
     "DataFolderError",
     "HF_DATASET",

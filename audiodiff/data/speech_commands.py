@@ -33,6 +33,19 @@ from audiodiff.data.manifest import (
 
 logger = logging.getLogger(__name__)
 
+BUNDLED_SC09_MINI = os.path.abspath(
+    os.path.join(
+        os.path.dirname(__file__),
+        os.pardir,
+        os.pardir,
+        "bundled_data",
+        "sc09_mini",
+        "speech_commands_v0.01",
+    )
+)
+"""100 real Speech Commands v0.01 digit clips (22 speakers, the release layout and official
+lists) bundled with a source checkout: for tests and listening, far too few to train on."""
+
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 """The ten Speech Commands words of SC09, index = digit."""
 

@@ -8,6 +8,7 @@ import pytest
 
 from audiodiff.data import (
     BUNDLED_FSDD,
+    BUNDLED_SC09_MINI,
     DIGIT_WORDS,
     DataFolderError,
     prepare_fsdd,
@@ -128,3 +129,19 @@ def test_prepare_sc09_clear_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataFolderError, match="holds no zero/"):
         prepare_sc09(tmp_path / "empty", tmp_path / "m")
+
+
+def test_prepare_sc09_reads_the_bundled_real_clips(tmp_path):
+    """The 100 real Speech Commands v0.01 clips in their release layout and official lists."""
+    paths = prepare_sc09(BUNDLED_SC09_MINI, tmp_path)
+    splits = _splits(paths)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 62, "valid": 16, "test": 22}
+    speakers = {k: {e["speaker"] for e in v.values()} for k, v in splits.items()}
+    assert not speakers["train"] & (speakers["valid"] | speakers["test"])  # speaker-disjoint
+    assert len(read_manifest(paths["speakers"])) == 22
+    for entries in splits.values():
+        assert sorted({e["digit"] for e in entries.values()}) == list(range(10))
+        for utt_id, entry in entries.items():
+            word = utt_id.split("_")[0]
+            assert entry["digit"] == DIGIT_WORDS.index(word)
+            assert abs(entry["duration"] - 1.0) < 0.2
