@@ -176,11 +176,11 @@ def prepare_ljspeech(
     """Writes train/valid/test manifests for LJSpeech-1.1 (or a copy in its layout).
 
     Entries: ``{utt_id: {"wav", "duration", "text", "normalized_text", "speaker",
-    "phonemes"}}``. Audio is ``wavs/ID.wav``, or ``wavs/ID.flac`` where no wav exists (a
-    compressed copy reads the same). (``speaker`` is ``"LJ"``; ``phonemes`` only when phonemized). ``speakers.json``
-    maps ``"LJ"`` to 0, as for the multi-speaker datasets. Rows whose wav is missing, corrupt or
-    empty, and malformed lines, are skipped with one warning each kind. Skipped when the
-    manifests exist with the same options (``prepare_opts.json``) or when ``skip_prep`` is True.
+    "phonemes"}}`` (``speaker`` is ``"LJ"``; ``phonemes`` only when phonemized); audio is
+    ``wavs/ID.wav``, or ``wavs/ID.flac`` where no wav exists. ``speakers.json`` maps ``"LJ"``
+    to 0, as for the multi-speaker datasets. Rows whose wav is missing, corrupt or empty, and
+    malformed lines, are skipped with one warning each kind. Skipped when the manifests exist
+    with the same options (``prepare_opts.json``) or when ``skip_prep`` is True.
 
     Arguments
     ---------
