@@ -23,6 +23,12 @@ from audiodiff.data.features import compute_features, features_cache_key
 from audiodiff.data.fsdd import BUNDLED_FSDD, find_fsdd_recordings, prepare_fsdd
 from audiodiff.data.ljspeech import BUNDLED_LJSPEECH, prepare_ljspeech, split_by_fraction
 from audiodiff.data.manifest import read_manifest, scan_audio_files, write_manifest
+from audiodiff.data.speaker_corpora import (
+    SPEAKER_PREFIX,
+    build_speaker_bank,
+    prepare_speaker_corpora,
+    select_per_speaker,
+)
 from audiodiff.data.speech_commands import DIGIT_WORDS, prepare_sc09, which_set
 from audiodiff.data.speechocean762 import (
     BUNDLED_SPEECHOCEAN762,
@@ -42,8 +48,10 @@ __all__ = [
     "FeatureBankError",
     "HF_DATASET",
     "RandomCropBatches",
+    "SPEAKER_PREFIX",
     "SPEECHOCEAN762_HELD_OUT",
     "build_feature_bank",
+    "build_speaker_bank",
     "compute_features",
     "features_cache_key",
     "find_fsdd_recordings",
@@ -51,10 +59,12 @@ __all__ = [
     "prepare_fsdd",
     "prepare_ljspeech",
     "prepare_sc09",
+    "prepare_speaker_corpora",
     "prepare_speechocean762",
     "prepare_vctk",
     "read_manifest",
     "scan_audio_files",
+    "select_per_speaker",
     "split_by_fraction",
     "split_by_repetition",
     "which_set",

@@ -4,8 +4,8 @@ A ``FeatureBank`` holds every utterance's ``[frames, n_mels]`` dB mel one after 
 (``features[offsets[i]:offsets[i + 1]]`` is utterance ``i``) with per-utterance metadata
 (``id``, ``speaker``, ``split``, ...) and the settings it was computed with. It is built from
 manifests (audio read, resampled, leading/trailing silence trimmed, mel, dB) or loaded from a
-compact file: dB quantised to ``uint8`` steps and LZMA-compressed (about 1.6 kB per second of
-speech at 40 bands and 62.5 frames/s), small enough to carry to a GPU machine that has no
+compact file: dB quantised to ``uint8`` steps, coded as frame-to-frame differences and
+LZMA-compressed (about 1.2 kB per second of speech at 40 bands and 62.5 frames/s), small enough to carry to a GPU machine that has no
 copy of the corpus. ``RandomCropBatches`` cuts speaker-balanced random crops from it, a whole
 batch per item, with tensor ops only (no per-utterance Python work).
 """
@@ -55,8 +55,9 @@ class FeatureBank:
     [1]
     """
 
-    def __init__(self, features, offsets, meta, settings=None):
+    def __init__(self, features, offsets, meta, settings=None, step_db=None):
         self.features = torch.as_tensor(features, dtype=torch.float32)
+        self.step_db = step_db  # the quantisation step of a bank read from a file
         self.offsets = torch.as_tensor(offsets, dtype=torch.long)
         self.meta = {k: list(v) for k, v in meta.items()}
         self.settings = dict(settings or {})
@@ -112,7 +113,7 @@ class FeatureBank:
         offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
         features = torch.cat(chunks) if chunks else self.features[:0]
         meta = {k: [v[i] for i in indices] for k, v in self.meta.items()}
-        return FeatureBank(features, offsets, meta, self.settings)
+        return FeatureBank(features, offsets, meta, self.settings, self.step_db)
 
     @classmethod
     def concat(cls, banks):
@@ -137,7 +138,8 @@ class FeatureBank:
         lengths = torch.cat([b.lengths for b in banks])
         offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
         meta = {k: [v for b in banks for v in b.meta[k]] for k in banks[0].meta}
-        return cls(features, offsets, meta, banks[0].settings)
+        steps = [b.step_db for b in banks if b.step_db is not None]
+        return cls(features, offsets, meta, banks[0].settings, max(steps) if steps else None)
 
     def batches(self, indices, batch_size, labels=None):
         """Whole utterances, padded, in batches of similar length (for embedding / scoring).
@@ -181,7 +183,9 @@ class FeatureBank:
         """Writes the bank as LZMA-compressed ``uint8`` dB codes (lossy: ``step_db`` steps).
 
         Codes are ``round((dB - floor) / step_db)`` with the -100 dB floor, clipped to 0..255
-        (-100 dB .. +155 dB at 1 dB steps). Written to a temporary file, then renamed.
+        (-100 dB .. +155 dB at 1 dB steps), stored as differences between consecutive frames
+        (modulo 256: lossless, and a quarter smaller once compressed). Written to a temporary
+        file, then renamed.
 
         Arguments
         ---------
@@ -202,10 +206,12 @@ class FeatureBank:
                 [   0.,   20.]])
         """
         floor = floor_db()
-        codes = ((self.features - floor) / step_db).round().clamp(0, 255).to(torch.uint8)
+        codes = ((self.features - floor) / step_db).round().clamp(0, 255).to(torch.int16)
+        deltas = torch.cat([codes[:1], codes[1:] - codes[:-1]]).remainder(256).to(torch.uint8)
         payload = {
             "version": BANK_VERSION,
-            "codes": codes,
+            "coding": "uint8 time deltas",
+            "codes": deltas,
             "offsets": self.offsets,
             "meta": self.meta,
             "settings": self.settings,
@@ -244,8 +250,11 @@ class FeatureBank:
             raise FeatureBankError(f"feature bank '{path}' is unreadable ({err})") from None
         if not isinstance(payload, dict) or payload.get("version") != BANK_VERSION:
             raise FeatureBankError(f"feature bank '{path}' has an unknown format version")
-        features = payload["codes"].float() * payload["step_db"] + payload["floor_db"]
-        return cls(features, payload["offsets"], payload["meta"], payload["settings"])
+        codes = torch.cumsum(payload["codes"].to(torch.int64), dim=0).remainder(256)
+        features = codes.float() * payload["step_db"] + payload["floor_db"]
+        return cls(
+            features, payload["offsets"], payload["meta"], payload["settings"], payload["step_db"]
+        )
 
 
 def pad_crops(bank, utterances, starts, num_frames):
@@ -289,7 +298,9 @@ class RandomCropBatches(torch.utils.data.Dataset):
     uniformly in ``[min_frames, max_frames]``, and a uniform start in each utterance
     (utterances shorter than the crop are taken whole and padded; ``lens`` marks them). The
     draws come from the dataset's own generator, so consecutive epochs differ; use it with a
-    ``DataLoader(batch_size=None)`` and ``num_workers=0``.
+    ``DataLoader(batch_size=None)`` and ``num_workers=0``. ``dither_db`` adds uniform noise of
+    that width (the quantisation step of a bank read from a file: the crops are continuous
+    again, like features computed from audio).
 
     Arguments
     ---------
@@ -309,6 +320,8 @@ class RandomCropBatches(torch.utils.data.Dataset):
         ``"class"`` or ``"utterance"``.
     seed : int
         Seed of the generator.
+    dither_db : float
+        Width of the uniform noise added to the crops (0: none).
 
     Example
     -------
@@ -331,6 +344,7 @@ class RandomCropBatches(torch.utils.data.Dataset):
         batches_per_epoch,
         balance="class",
         seed=0,
+        dither_db=0.0,
     ):
         if balance not in ("class", "utterance"):
             raise ValueError(f"balance must be 'class' or 'utterance', not {balance!r}")
@@ -345,6 +359,7 @@ class RandomCropBatches(torch.utils.data.Dataset):
         self.min_frames, self.max_frames = int(min_frames), int(max_frames)
         self.batches_per_epoch = batches_per_epoch
         self.balance = balance
+        self.dither_db = float(dither_db or 0.0)
         self.generator = torch.Generator().manual_seed(seed)
         classes = self.labels[self.indices]
         self.class_ids, counts = torch.unique(classes, return_counts=True)
@@ -369,6 +384,9 @@ class RandomCropBatches(torch.utils.data.Dataset):
         room = (self.bank.lengths[utterances] - length + 1).clamp(min=1)
         starts = (torch.rand(b, generator=g) * room).long()
         batch = pad_crops(self.bank, utterances, starts, length)
+        if self.dither_db:
+            noise = torch.rand(batch["feats"].shape, generator=g) - 0.5
+            batch["feats"] = batch["feats"] + self.dither_db * noise
         batch["label"] = self.labels[utterances]
         return batch
 

@@ -229,7 +229,7 @@ def verification_report(embeddings, speakers, enrol_per_speaker=3, draws=10, see
     }
 
 
-def speaker_similarity(encoder, generated_wavs, reference_wavs, sample_rate=None, batch_size=16):
+def speaker_similarity(encoder, generated_wavs, reference_wavs, sample_rate=None, batch_size=None):
     """Cosine between each generated clip's embedding and its reference's.
 
     Arguments
@@ -243,8 +243,8 @@ def speaker_similarity(encoder, generated_wavs, reference_wavs, sample_rate=None
         reference raises ``StyleEncoderInputError``).
     sample_rate : int, optional
         Rate of the waveforms given as tensors (default ``encoder.sample_rate``).
-    batch_size : int
-        Clips per encoder call.
+    batch_size : int, optional
+        Clips per encoder call (default: the encoder's ``batch_size``).
 
     Returns
     -------
@@ -274,7 +274,9 @@ def speaker_similarity(encoder, generated_wavs, reference_wavs, sample_rate=None
     return (_normalized(generated) * _normalized(reference)).sum(dim=-1)
 
 
-def closest_speaker(encoder, wavs, enrolment, sample_rate=None, batch_size=16, return_scores=False):
+def closest_speaker(
+    encoder, wavs, enrolment, sample_rate=None, batch_size=None, return_scores=False
+):
     """The enrolled speaker each clip is closest to (cosine with the enrolment vector).
 
     Arguments
@@ -287,8 +289,8 @@ def closest_speaker(encoder, wavs, enrolment, sample_rate=None, batch_size=16, r
         Speaker -> list of that speaker's clips (paths or waveforms; checked).
     sample_rate : int, optional
         Rate of the waveforms given as tensors (default ``encoder.sample_rate``).
-    batch_size : int
-        Clips per encoder call.
+    batch_size : int, optional
+        Clips per encoder call (default: the encoder's ``batch_size``).
     return_scores : bool
         Also return the [len(wavs), num_speakers] cosine matrix (columns in ``enrolment``
         order).

@@ -47,12 +47,16 @@ class StyleEncoder(torch.nn.Module):
     trim_db : float or None
         Leading / trailing silence more than this many dB below the loudest frame is cut from
         references before embedding (None: no trimming).
+    batch_size : int
+        Clips per ``forward`` call in :meth:`embed_many` when none is given (1 where padding
+        changes an embedding, as for convolutional encoders).
     """
 
     sample_rate = None
     embedding_dim = None
     min_speech_seconds = 0.5
     trim_db = 40.0
+    batch_size = 16
 
     def forward(self, wav, lengths=None):
         """[batch, samples] at ``sample_rate`` (+ relative lengths) -> [batch, embedding_dim]."""
@@ -151,7 +155,7 @@ class StyleEncoder(torch.nn.Module):
         return self.embed_many([path])[0]
 
     @torch.no_grad()
-    def embed_many(self, items, sample_rate=None, batch_size=16, check=True):
+    def embed_many(self, items, sample_rate=None, batch_size=None, check=True):
         """Embeddings of many clips, batched by length.
 
         Arguments
@@ -160,8 +164,9 @@ class StyleEncoder(torch.nn.Module):
             File paths (``str`` / ``os.PathLike``) or 1-D waveforms.
         sample_rate : int, optional
             Rate of the waveforms (default ``self.sample_rate``); files carry their own.
-        batch_size : int
-            Clips per ``forward`` call.
+        batch_size : int, optional
+            Clips per ``forward`` call (default ``self.batch_size``); clips are padded to the
+            longest of their batch.
         check : bool
             Apply the reference checks (see :meth:`prepare`).
 
@@ -178,6 +183,7 @@ class StyleEncoder(torch.nn.Module):
                 wavs.append(self.prepare(item, sample_rate, f"reference {i}", check))
         if not wavs:
             return torch.zeros(0, self.embedding_dim, device=self.device)
+        batch_size = batch_size or self.batch_size
         order = sorted(range(len(wavs)), key=lambda i: wavs[i].numel())
         out = [None] * len(wavs)
         for start in range(0, len(order), batch_size):

@@ -22,6 +22,34 @@ _TRAINING_ONLY = ("checkpointer", "train_logger")
 _TOP_KEY = re.compile(r"^([A-Za-z_]\w*):", re.MULTILINE)
 
 
+def repeat_last_frame(feats, lengths):
+    """Replaces frames past each item's relative length by its last valid frame.
+
+    Arguments
+    ---------
+    feats : torch.Tensor
+        [B, frames, channels].
+    lengths : torch.Tensor
+        [B] relative lengths in (0, 1].
+
+    Returns
+    -------
+    torch.Tensor
+        [B, frames, channels].
+
+    Example
+    -------
+    >>> x = torch.arange(4.0).view(1, 4, 1).repeat(2, 1, 1)
+    >>> repeat_last_frame(x, torch.tensor([0.5, 1.0]))[..., 0]
+    tensor([[0., 1., 1., 1.],
+            [0., 1., 2., 3.]])
+    """
+    frames = feats.shape[1]
+    valid = (lengths.to(feats.device) * frames).round().long().clamp(1, frames)
+    index = torch.minimum(torch.arange(frames, device=feats.device)[None, :], valid[:, None] - 1)
+    return feats.gather(1, index[:, :, None].expand_as(feats))
+
+
 class SpeakerEncoder(StyleEncoder):
     """Speaker embeddings from a mel front-end and an embedding network (e.g. ECAPA-TDNN).
 
@@ -71,6 +99,9 @@ class SpeakerEncoder(StyleEncoder):
         self.embedding_model = embedding_model
         self.mean_norm = mean_norm
         self.sample_rate = int(mel.sample_rate)
+        # one clip per call by default: the convolutions see a clip's end differently when it
+        # is padded to a longer batch mate (cosine to the unbatched embedding ~0.995)
+        self.batch_size = 1
         self.min_speech_seconds = min_speech_seconds
         self.trim_db = trim_db
         if embedding_dim is None:
@@ -90,9 +121,14 @@ class SpeakerEncoder(StyleEncoder):
     def embed_features(self, feats, lengths=None):
         """Unit-norm embeddings [B, D] of dB mel features [B, frames, n_mels].
 
-        This is what the recipe trains through (its crops are dB mels already).
+        This is what the recipe trains through (its crops are dB mels already). With
+        ``lengths``, the frames past each clip's end are replaced by its last valid frame (as
+        the recipe pads its crops), so that zero-padded audio does not reach the convolutions
+        as -100 dB silence next to the speech.
         """
         x = feats.float()
+        if lengths is not None:
+            x = repeat_last_frame(x, lengths)
         if self.mean_norm is not None:
             x = self.mean_norm(x, lengths)
         emb = self.embedding_model(x, lengths)
