@@ -5,9 +5,10 @@ A ``FeatureBank`` holds every utterance's ``[frames, n_mels]`` dB mel one after 
 (``id``, ``speaker``, ``split``, ...) and the settings it was computed with. It is built from
 manifests (audio read, resampled, leading/trailing silence trimmed, mel, dB) or loaded from a
 compact file: dB quantised to ``uint8`` steps, coded as frame-to-frame differences and
-LZMA-compressed (about 1.2 kB per second of speech at 40 bands and 62.5 frames/s), small enough to carry to a GPU machine that has no
-copy of the corpus. ``RandomCropBatches`` cuts speaker-balanced random crops from it, a whole
-batch per item, with tensor ops only (no per-utterance Python work).
+LZMA-compressed (about 1.2 kB per second of speech at 40 bands and 62.5 frames/s), small
+enough to carry to a GPU machine that has no copy of the corpus. ``RandomCropBatches`` cuts
+speaker-balanced random crops from it, a whole batch per item, with tensor ops only (no
+per-utterance Python work).
 """
 
 import io

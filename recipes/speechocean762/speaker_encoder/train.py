@@ -88,7 +88,9 @@ class SpeakerBrain(TrainingBudgetMixin, sb.Brain):
                 time_mask_width=hp.time_mask_width,
             ).transpose(1, 2)
         embeddings = self.encoder.embed_features(feats, lens)
-        return self.modules.classifier(embeddings.unsqueeze(1))  # [B, 1, speakers]
+        # cosines in fp32 even under bf16 autocast: the angular margin needs their precision
+        with torch.autocast(device_type=self.device_type, enabled=False):
+            return self.modules.classifier(embeddings.float().unsqueeze(1))  # [B, 1, speakers]
 
     def compute_objectives(self, predictions, batch, stage):
         """AAM-softmax loss; counts closed-set hits outside training."""
