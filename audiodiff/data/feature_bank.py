@@ -283,9 +283,11 @@ def pad_crops(bank, utterances, starts, num_frames):
     >>> out["feats"][..., 0].tolist(), out["lens"]
     ([[0.0, 1.0, 1.0], [3.0, 4.0, 4.0]], tensor([0.6667, 0.6667]))
     """
+    device = bank.offsets.device
+    utterances, starts = utterances.to(device), starts.to(device)
     first = bank.offsets[utterances]
     last = bank.offsets[utterances + 1] - 1
-    index = first[:, None] + starts[:, None] + torch.arange(num_frames)[None, :]
+    index = first[:, None] + starts[:, None] + torch.arange(num_frames, device=device)[None, :]
     valid = (last - first - starts + 1).clamp(min=1, max=num_frames)
     index = torch.minimum(index, last[:, None])
     return {"feats": bank.features[index], "lens": valid.float() / num_frames}
@@ -323,6 +325,9 @@ class RandomCropBatches(torch.utils.data.Dataset):
         Seed of the generator.
     dither_db : float
         Width of the uniform noise added to the crops (0: none).
+    device : str or torch.device, optional
+        Where the batches are cut (a copy of the features goes there; e.g. the GPU, so that no
+        batch crosses from the CPU). The draws stay on the CPU, reproducible on any device.
 
     Example
     -------
@@ -346,6 +351,7 @@ class RandomCropBatches(torch.utils.data.Dataset):
         balance="class",
         seed=0,
         dither_db=0.0,
+        device=None,
     ):
         if balance not in ("class", "utterance"):
             raise ValueError(f"balance must be 'class' or 'utterance', not {balance!r}")
@@ -362,6 +368,11 @@ class RandomCropBatches(torch.utils.data.Dataset):
         self.balance = balance
         self.dither_db = float(dither_db or 0.0)
         self.generator = torch.Generator().manual_seed(seed)
+        self.device = torch.device(device) if device is not None else bank.features.device
+        self.source = FeatureBank(
+            bank.features.to(self.device), bank.offsets.to(self.device), {}, bank.settings
+        )
+        self.noise_generator = torch.Generator(device=self.device).manual_seed(seed + 1)
         classes = self.labels[self.indices]
         self.class_ids, counts = torch.unique(classes, return_counts=True)
         table = torch.zeros(len(self.class_ids), int(counts.max()), dtype=torch.long)
@@ -384,11 +395,12 @@ class RandomCropBatches(torch.utils.data.Dataset):
         length = int(torch.randint(self.min_frames, self.max_frames + 1, (1,), generator=g))
         room = (self.bank.lengths[utterances] - length + 1).clamp(min=1)
         starts = (torch.rand(b, generator=g) * room).long()
-        batch = pad_crops(self.bank, utterances, starts, length)
+        batch = pad_crops(self.source, utterances, starts, length)
         if self.dither_db:
-            noise = torch.rand(batch["feats"].shape, generator=g) - 0.5
+            shape, device = batch["feats"].shape, self.device
+            noise = torch.rand(shape, generator=self.noise_generator, device=device) - 0.5
             batch["feats"] = batch["feats"] + self.dither_db * noise
-        batch["label"] = self.labels[utterances]
+        batch["label"] = self.labels[utterances].to(self.device)
         return batch
 
 

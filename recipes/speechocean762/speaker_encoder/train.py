@@ -311,6 +311,13 @@ def main(argv):
     index = {name: i for i, name in enumerate(speakers)}
     labels = torch.tensor([index.get(s, -1) for s in bank.meta["speaker"]])
     valid = [i for i in bank.indices(split="valid") if labels[i] >= 0]
+    brain = SpeakerBrain(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
     frames_per_second = hparams["sample_rate"] / hparams["hop_length"]
     crops = RandomCropBatches(
         bank,
@@ -322,20 +329,13 @@ def main(argv):
         batches_per_epoch=hparams["batches_per_epoch"],
         seed=hparams["seed"],
         dither_db=bank.step_db or 0.0,  # a bank from a file is quantised: undo the steps
+        device=brain.device,  # crops cut where the model runs (no host-to-GPU copy per step)
     )
     train_set = torch.utils.data.DataLoader(crops, batch_size=None)
     valid_set = None
     if valid:
         batches = bank.batches(valid, hparams["eval_batch_size"], labels)
         valid_set = torch.utils.data.DataLoader(batches, batch_size=None)
-
-    brain = SpeakerBrain(
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
     brain.encoder = SpeakerEncoder(
         hparams["mel"],
         brain.modules.model,
