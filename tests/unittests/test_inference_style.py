@@ -262,3 +262,21 @@ def test_clap_folder_errors(tmp_path, clap_folder):
 
 def test_the_interface_is_shared():
     assert issubclass(SpeakerEncoder, StyleEncoder) and issubclass(ClapAudioEncoder, StyleEncoder)
+
+
+def test_loading_an_encoder_leaves_the_callers_random_state(tmp_path):
+    text = HPARAMS.replace("SAVE", str(tmp_path / "save"))
+    text = "__set_seed: !apply:speechbrain.utils.seed_everything [7]\n" + text
+    (tmp_path / "hyperparams.yaml").write_text(text)
+    load_hyperpyyaml(text)["checkpointer"].save_checkpoint()
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    SpeakerEncoder.from_hparams(tmp_path, device="cpu")
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_numpy_sample_rates_are_accepted(encoder):
+    import numpy as np
+
+    assert encoder.embed_wav(speech_like(1.0).numpy(), np.int64(SR)).shape == (12,)

@@ -14,6 +14,7 @@ less than ``min_speech_seconds`` of sound) raises :class:`StyleEncoderInputError
 one-line message; a command-line tool prints it as ``error: ...``.
 """
 
+import numbers
 import os
 
 import torch
@@ -108,9 +109,11 @@ class StyleEncoder(torch.nn.Module):
             than ``min_speech_seconds`` of sound.
         """
         sample_rate = self.sample_rate if sample_rate is None else sample_rate
-        if not isinstance(sample_rate, int) or isinstance(sample_rate, bool):
-            if not (isinstance(sample_rate, float) and sample_rate.is_integer()):
-                raise StyleEncoderInputError(f"{name}: sample rate must be an integer (Hz)")
+        whole = isinstance(sample_rate, numbers.Integral) or (
+            isinstance(sample_rate, numbers.Real) and float(sample_rate).is_integer()
+        )
+        if isinstance(sample_rate, bool) or not whole:
+            raise StyleEncoderInputError(f"{name}: sample rate must be an integer (Hz)")
         sample_rate = int(sample_rate)
         if sample_rate < MIN_SAMPLE_RATE:
             raise StyleEncoderInputError(

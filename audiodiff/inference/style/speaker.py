@@ -5,10 +5,13 @@ project has); this class is the same pipeline the recipe trains and scores with:
 wav -> ``MelSpectrogram`` -> dB -> per-utterance mean normalisation -> ECAPA-TDNN -> unit norm.
 """
 
+import contextlib
 import glob
 import os
+import random
 import re
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from hyperpyyaml import load_hyperpyyaml
@@ -20,6 +23,28 @@ from audiodiff.inference.style.base import StyleEncoder
 # Keys of the training hparams that inference must not build (they write files).
 _TRAINING_ONLY = ("checkpointer", "train_logger")
 _TOP_KEY = re.compile(r"^([A-Za-z_]\w*):", re.MULTILINE)
+
+
+@contextlib.contextmanager
+def preserved_rng():
+    """Restores the Python, NumPy and torch (CPU and CUDA) random states on exit.
+
+    Example
+    -------
+    >>> state = torch.random.get_rng_state()
+    >>> with preserved_rng():
+    ...     _ = torch.manual_seed(123)
+    >>> torch.equal(torch.random.get_rng_state(), state)
+    True
+    """
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
 
 
 def repeat_last_frame(feats, lengths):
@@ -182,7 +207,8 @@ class SpeakerEncoder(StyleEncoder):
         with open(hparams_path, encoding="utf-8") as f:
             text = f.read()
         present = set(_TOP_KEY.findall(text))
-        hparams = load_hyperpyyaml(text, {k: None for k in _TRAINING_ONLY if k in present})
+        with preserved_rng():  # the recipe's YAML seeds every generator: not the caller's
+            hparams = load_hyperpyyaml(text, {k: None for k in _TRAINING_ONLY if k in present})
         model = hparams["embedding_model"]
         Checkpointer(save_dir, recoverables={"embedding_model": model}).recover_if_possible()
         encoder = cls(

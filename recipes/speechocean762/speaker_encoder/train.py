@@ -246,7 +246,7 @@ def score_splits(encoder, bank, hparams, device):
     return reports, trials
 
 
-def plot_trials(trials, path):
+def plot_trials(trials, reports, path):
     """Histograms of same- and different-speaker cosines, one panel per scored split."""
     import matplotlib
 
@@ -258,7 +258,12 @@ def plot_trials(trials, path):
         bins = torch.linspace(-1, 1, 61).tolist()
         ax.hist(negative.tolist(), bins=bins, alpha=0.6, density=True, label="different speaker")
         ax.hist(positive.tolist(), bins=bins, alpha=0.6, density=True, label="same speaker")
-        ax.set_title(name, fontsize=9)
+        report = reports[name]
+        ax.set_title(
+            f"{name}: EER {100 * report['eer']:.1f}%, "
+            f"identification {100 * report['identification_rate']:.0f}%",
+            fontsize=9,
+        )
         ax.set_xlabel("cosine")
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
@@ -360,7 +365,7 @@ def main(argv):
     with open(os.path.join(out, "speaker_eval.json"), "w") as f:
         json.dump(summary, f, indent=1)
     if trials:
-        plot_trials(trials, os.path.join(out, "speaker_scores.png"))
+        plot_trials(trials, reports, os.path.join(out, "speaker_scores.png"))
     for name, report in reports.items():
         brain.hparams.train_logger.log_stats(
             {"scored": name},
