@@ -33,6 +33,8 @@ setup(
         "eval": ["pesq"],
         # eSpeak NG is GPL-3.0: only the corpus builder and the TTS phonemizer use it
         "synth": ["espeakng-loader"],
-        "dev": ["pytest", "ruff", "pesq", "espeakng-loader"],
+        # CLAP audio embeddings (audiodiff.inference.ClapAudioEncoder), from local folders only
+        "clap": ["transformers>=4.30"],
+        "dev": ["pytest", "ruff", "pesq", "espeakng-loader", "transformers>=4.30"],
     },
 )

@@ -1,11 +1,13 @@
 """Audio features and inversion: mel spectrograms, dB and range normalisation, vocoders,
-audio I/O (soundfile) and spectrogram plots.
+audio I/O (soundfile), spectrogram plots, and energy-based speech activity (trimming, how much
+of a clip is speech).
 
 Pipeline: wav [batch, samples] -> ``MelSpectrogram`` -> ``amplitude_to_db`` ->
 ``SpectrogramNormalizer.normalize`` ([-1, 1]) -> model; inverse: ``denormalize`` -> dB mel ->
 ``Vocoder`` (e.g. ``GriffinLimVocoder``) -> wav.
 """
 
+from audiodiff.audio.activity import active_frames, frame_levels_db, speech_seconds, trim_silence
 from audiodiff.audio.io import AudioReadError, audio_info, read_audio, write_audio
 from audiodiff.audio.mel import (
     DEFAULT_FLOOR,
@@ -27,13 +29,17 @@ __all__ = [
     "MelSpectrogram",
     "SpectrogramNormalizer",
     "Vocoder",
+    "active_frames",
     "amplitude_to_db",
     "audio_info",
     "db_to_amplitude",
     "floor_db",
+    "frame_levels_db",
     "mel_filterbank",
     "pad_or_crop",
     "plot_spectrograms",
     "read_audio",
+    "speech_seconds",
+    "trim_silence",
     "write_audio",
 ]

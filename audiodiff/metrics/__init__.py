@@ -11,6 +11,9 @@
   (accuracy, IS, mIS, AM, FID, NDB/K).
 - Vocoder metrics (``vocoder_metrics``): multi-resolution STFT distance, mel L1, log-spectral
   distance, PESQ (wb), STOI.
+- Speaker metrics (``audiodiff.metrics.speaker``): verification EER, closest-speaker
+  identification, ``speaker_similarity(encoder, generated, references)``,
+  ``closest_speaker(encoder, wavs, enrolment)``.
 - Speed (``measure_speed``, ``Timer``): real-time factor and throughput, CUDA-synchronised.
 """
 
@@ -23,6 +26,14 @@ from audiodiff.metrics.generative import (
     label_accuracy,
     modified_inception_score,
     ndb_score,
+)
+from audiodiff.metrics.speaker import (
+    closest_speaker,
+    equal_error_rate,
+    identification_rate,
+    speaker_similarity,
+    trial_scores,
+    verification_report,
 )
 from audiodiff.metrics.speed import Timer, measure_speed, synchronize
 from audiodiff.metrics.vocoder import (
@@ -43,7 +54,10 @@ __all__ = [
     "Timer",
     "align_lengths",
     "am_score",
+    "closest_speaker",
+    "equal_error_rate",
     "frechet_distance",
+    "identification_rate",
     "inception_score",
     "kmeans",
     "label_accuracy",
@@ -54,7 +68,10 @@ __all__ = [
     "multi_resolution_stft_distance",
     "ndb_score",
     "pesq_wb",
+    "speaker_similarity",
     "stoi",
     "synchronize",
+    "trial_scores",
+    "verification_report",
     "vocoder_metrics",
 ]

@@ -1,6 +1,7 @@
 """Training: ``DiffusionBrain`` (SpeechBrain Brain with EMA, sampling, checkpoints) and helpers."""
 
-from audiodiff.training.brain import DiffusionBrain, NonFiniteLossError
+from audiodiff.training.brain import DiffusionBrain
+from audiodiff.training.budget import NonFiniteLossError, TrainingBudgetMixin
 from audiodiff.training.conditioning import label_classes
 from audiodiff.training.samples import (
     label_grid,
@@ -13,6 +14,7 @@ from audiodiff.training.samples import (
 __all__ = [
     "DiffusionBrain",
     "NonFiniteLossError",
+    "TrainingBudgetMixin",
     "label_classes",
     "label_grid",
     "labels_to_tensors",

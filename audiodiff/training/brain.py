@@ -1,30 +1,27 @@
 """``DiffusionBrain``: what every diffusion recipe repeats, on top of ``speechbrain.Brain``.
 
-EMA weights, bf16 autocast (SpeechBrain's ``--precision bf16``), a training-time budget,
-a clear stop on a non-finite loss, epoch-end sampling (wav + spectrogram PNG) and
-checkpoint/resume. A recipe subclasses it and implements :meth:`DiffusionBrain.batch_inputs`.
+EMA weights, bf16 autocast (SpeechBrain's ``--precision bf16``), a training-time budget and
+a clear stop on a non-finite loss (``TrainingBudgetMixin``), epoch-end sampling (wav +
+spectrogram PNG) and checkpoint/resume. A recipe subclasses it and implements
+:meth:`DiffusionBrain.batch_inputs`.
 """
 
 import json
 import logging
 import os
-import time
 
 import speechbrain as sb
 import torch
 
 from audiodiff.diffusion import diffusion_loss
 from audiodiff.diffusion.generate import sample_from_model
+from audiodiff.training.budget import NonFiniteLossError, TrainingBudgetMixin  # noqa: F401
 from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 
 logger = logging.getLogger(__name__)
 
 
-class NonFiniteLossError(RuntimeError):
-    """Raised when the training loss is NaN or infinite (training stops)."""
-
-
-class DiffusionBrain(sb.Brain):
+class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
     """Train a denoising diffusion model on normalised spectrograms and sample from it.
 
     Modules (from the YAML ``modules`` dict): ``model`` (network ``model(x_t, t, **labels)``),
@@ -71,39 +68,17 @@ class DiffusionBrain(sb.Brain):
         return predictions
 
     def on_fit_start(self):
-        """Recover the last checkpoint (SpeechBrain), start the training clock, and load the
-        evaluation classifier when ``evaluation_classifier`` is set (a wrong folder stops the
-        run here, not after the first epochs)."""
+        """Recover the last checkpoint (SpeechBrain), start the training clock
+        (:class:`TrainingBudgetMixin`), and load the evaluation classifier when
+        ``evaluation_classifier`` is set (a wrong folder stops the run here, not after the
+        first epochs)."""
         super().on_fit_start()
-        self._fit_start_time = time.time()
         self.sample_evaluator()
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
         """Update the EMA weights after each optimizer step (unwrapping a ``--compile``d net)."""
         if should_step and "ema" in self.modules:
             self.modules.ema.update(getattr(self.modules.model, "_orig_mod", self.modules.model))
-
-    def check_loss_isfinite(self, loss):
-        """Stop at once on a NaN/inf loss: the last good checkpoint stays on disk."""
-        if not torch.isfinite(loss):
-            ckpt_dir = getattr(self.checkpointer, "checkpoints_dir", None)
-            raise NonFiniteLossError(
-                f"training loss became {float(loss)} (step {self.optimizer_step}); stopped. "
-                f"The last good checkpoint is kept in {ckpt_dir}. "
-                "Try a lower --lr or --precision fp32."
-            )
-
-    @property
-    def _optimizer_step_limit_exceeded(self):
-        """True once ``optimizer_step_limit`` or ``max_train_minutes`` is reached."""
-        budget = getattr(self.hparams, "max_train_minutes", None)
-        start = getattr(self, "_fit_start_time", None)
-        if budget and start is not None and time.time() - start > 60 * budget:
-            if not getattr(self, "_budget_logged", False):
-                logger.info(f"Training-time budget of {budget} min reached: stopping.")
-                self._budget_logged = True
-            return True
-        return super()._optimizer_step_limit_exceeded
 
     def _is_last_epoch(self, epoch):
         limit = self.hparams.epoch_counter.limit
@@ -123,7 +98,7 @@ class DiffusionBrain(sb.Brain):
             return
         last = self._is_last_epoch(epoch)
         stats = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
-        stats["minutes"] = round((time.time() - self._fit_start_time) / 60, 2)
+        stats["minutes"] = round(self.training_minutes(), 2)
         self.hparams.train_logger.log_stats(
             stats, train_stats={"loss": self.train_loss}, valid_stats={"loss": stage_loss}
         )
