@@ -1,4 +1,5 @@
-"""Load a trained spectrogram- or latent-diffusion experiment folder; generate labelled audio."""
+"""Load a trained spectrogram- or latent-diffusion experiment folder; generate audio, labelled
+(digits, speakers) or unconditional (sentence spectrograms)."""
 
 import glob
 import json
@@ -18,7 +19,11 @@ _TOP_KEY = re.compile(r"^([A-Za-z_]\w*):", re.MULTILINE)
 
 
 class SpectrogramGenerator:
-    """Generate spoken digits from an experiment folder written by a spectrogram recipe.
+    """Generate audio from an experiment folder written by a spectrogram recipe.
+
+    Labelled models (AudioMNIST digits / speakers) sample with :meth:`generate`;
+    unconditional ones (e.g. ``recipes/LJSpeech/spectrogram_ddpm``) with
+    :meth:`unconditional_generate`.
 
     The folder holds ``hyperparams.yaml`` (written by SpeechBrain at training time),
     ``labels.json`` (digit and speaker names) and ``save/CKPT+*`` checkpoints; the newest
@@ -44,6 +49,9 @@ class SpectrogramGenerator:
         out = gen.generate(digits=[7], speakers=["jackson"], num=2)
         out["wav"].shape  # torch.Size([2, 16384])
         gen.save("my_samples", out)
+
+        gen = SpectrogramGenerator.from_hparams("results/spectrogram_ddpm/1986")
+        out = gen.unconditional_generate(8)  # out["mel_db"]: [8, 64, 256]
     """
 
     def __init__(self, hparams, label_names, device="cpu", compile=False):
@@ -166,6 +174,53 @@ class SpectrogramGenerator:
             wavs.append(self.modules["vocoder"](mel_db))
         return {"wav": torch.cat(wavs), "mel_db": torch.cat(mels), "grid": grid}
 
+    @torch.no_grad()
+    def unconditional_generate(
+        self, num, *, sampler=None, steps=None, seed=0, batch_size=256, progress=False
+    ):
+        """Generate ``num`` samples of an unconditional model.
+
+        Arguments
+        ---------
+        num : int
+            Number of samples.
+        sampler : str, optional
+            "ddpm", "ddim" or "dpm_solver" (default: the recipe's).
+        steps : int, optional
+            Sampling steps (default: the recipe's).
+        seed : int
+            Seed of the starting noise (the same seed gives the same samples).
+        batch_size : int
+            Samples per network batch.
+        progress : bool
+            Show a progress bar over the steps.
+
+        Returns
+        -------
+        dict with ``wav`` [num, samples], ``mel_db`` [num, n_mels, frames], ``grid`` (``num``
+        empty label dicts).
+
+        Raises
+        ------
+        ValueError
+            If the model is conditioned on labels (use :meth:`generate`) or ``num`` < 1.
+        """
+        if self.label_classes:
+            known = ", ".join(self.label_classes)
+            raise ValueError(
+                f"this model is conditioned on {known}: use generate(...) with its labels"
+            )
+        if num < 1:
+            raise ValueError(f"num must be >= 1, got {num}")
+        return self.generate(
+            num=num,
+            sampler=sampler,
+            steps=steps,
+            seed=seed,
+            batch_size=batch_size,
+            progress=progress,
+        )
+
     def _sample_chunk(self, chunk, sampler, steps, guidance_scale, generator, autocast, progress):
         """Sample x0 for the labels of ``chunk`` (a list of label dicts) with the recipe's
         schedule, prediction, eta and clipping; ``guidance_scale`` None = the recipe's."""
@@ -194,9 +249,11 @@ class SpectrogramGenerator:
             x0 = autoencoder.decode_normalized(x0)
         return self.modules["normalizer"].denormalize(x0.squeeze(1))
 
-    def save(self, out_dir, result):
-        """Write the result of :meth:`generate` as ``out_dir/wav/*.wav`` + a PNG grid."""
-        return write_sample_folder(
+    def save(self, out_dir, result, save_mels=False):
+        """Write the result of :meth:`generate` as ``out_dir/wav/*.wav`` + a PNG grid; with
+        ``save_mels``, also ``out_dir/mel_db.pt`` (the [n, n_mels, frames] dB spectrograms
+        before the vocoder, float16, for spectrogram metrics)."""
+        paths = write_sample_folder(
             out_dir,
             result["wav"],
             result["mel_db"],
@@ -204,3 +261,6 @@ class SpectrogramGenerator:
             self.hparams["sample_rate"],
             label_names=self.label_names,
         )
+        if save_mels:
+            torch.save(result["mel_db"].detach().half().cpu(), os.path.join(out_dir, "mel_db.pt"))
+        return paths
