@@ -7,9 +7,14 @@ model never learns the fill, and no clip end is joined to its start (padding by 
 would teach the model an abrupt jump that real speech does not have).
 """
 
+import os
+
 import torch
 
 from audiodiff.audio.mel import floor_db, pad_or_crop
+from audiodiff.data.errors import DataFolderError
+from audiodiff.data.features import compute_features
+from audiodiff.data.manifest import manifest_paths
 
 
 def _crop(clip, offset, num_frames, pad_value):
@@ -156,3 +161,84 @@ def evaluation_crops(clips, num_frames, num_crops, seed=0, ids=None):
         crops.append(clip[..., offset : offset + num_frames].float())
         names.append(f"{ids[index] if ids is not None else index}@{offset}")
     return torch.stack(crops), names
+
+
+def split_clips(
+    prepare_folder,
+    split,
+    mel,
+    *,
+    sample_rate,
+    num_frames=None,
+    dtype=torch.float16,
+    augment=None,
+    progress=True,
+):
+    """dB spectrograms of one split of a prepared folder, through its feature cache.
+
+    Reads ``prepare_folder/<split>.json`` (written by a prepare function such as
+    ``prepare_ljspeech``) and computes, or loads from ``prepare_folder/features_<split>.pt``
+    (zlib-compressed), :func:`audiodiff.data.compute_features` of it. The folder with its
+    manifests and caches is all a machine without the audio needs, as long as the mel
+    settings, ``num_frames``, ``dtype`` and ``augment`` match the ones it was built with.
+
+    Arguments
+    ---------
+    prepare_folder : str
+        Folder of the manifests and caches.
+    split : str
+        "train", "valid" or "test".
+    mel : MelSpectrogram
+        The analysis.
+    sample_rate : int
+        Sample rate of the analysis.
+    num_frames : int, optional
+        None: whole clips (variable length); else every clip padded or cropped to it.
+    dtype : torch.dtype
+        Storage dtype (float16 halves the cache).
+    augment : object, optional
+        See :func:`audiodiff.data.compute_features`.
+    progress : bool
+        Progress bar while computing.
+
+    Returns
+    -------
+    dict
+        ``clips`` (list of [n_mels, frames_i] tensors), ``augmented`` (list of lists, or
+        None), ``ids`` (list of str), ``frames`` ([N] long).
+
+    Raises
+    ------
+    DataFolderError
+        No manifest for ``split``, or no readable audio for a cache that has to be computed.
+    """
+    manifest = manifest_paths(prepare_folder, names=(split,))[split]
+    if not os.path.isfile(manifest):
+        raise DataFolderError(
+            f"no {split} manifest in {prepare_folder}: prepare it first (run without "
+            "--skip_prep, or build the folder with the recipe's --prepare_only true)"
+        )
+    try:
+        feats = compute_features(
+            manifest,
+            mel,
+            sample_rate=sample_rate,
+            num_frames=num_frames,
+            cache_path=os.path.join(prepare_folder, f"features_{split}.pt"),
+            dtype=dtype,
+            augment=augment,
+            compress=True,
+            progress=progress,
+        )
+    except ValueError as err:
+        raise DataFolderError(
+            f"{err}; the features cached in {prepare_folder} (if any) were made with other "
+            "settings (mel, image mode, dtype or augmentation): rebuild them where the audio is"
+        ) from None
+    clips = list(feats["mel_db"])
+    return {
+        "clips": clips,
+        "augmented": feats.get("augmented"),
+        "ids": feats["ids"],
+        "frames": feats["frames"],
+    }
