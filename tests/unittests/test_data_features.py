@@ -101,3 +101,76 @@ def test_sample_rate_mismatch_raises(tmp_path):
         compute_features(
             _manifest(tmp_path / "m.json"), MelSpectrogram(sample_rate=22050), progress=False
         )
+
+
+def test_whole_clips_in_float16_compressed_cache(tmp_path, monkeypatch):
+    manifest = _manifest(tmp_path / "m.json", NAMES[:3])
+    cache = tmp_path / "whole.pt"
+    mel = MelSpectrogram()
+    feats = compute_features(
+        manifest,
+        mel,
+        num_frames=None,
+        dtype=torch.float16,
+        cache_path=cache,
+        compress=True,
+        progress=False,
+    )
+    assert isinstance(feats["mel_db"], list) and "lengths" not in feats
+    for i, name in enumerate(NAMES[:3]):
+        wav, _ = read_audio(RECORDINGS / f"{name}.wav", sample_rate=16000)
+        expected = amplitude_to_db(mel(wav))[0]
+        assert feats["mel_db"][i].dtype == torch.float16
+        assert feats["frames"][i].item() == expected.shape[-1]
+        torch.testing.assert_close(feats["mel_db"][i].float(), expected, atol=0.07, rtol=0)
+    assert cache.read_bytes()[:4] == b"ADZ1"
+    monkeypatch.setattr(features_module, "read_audio", lambda *a, **k: 1 / 0)
+    again = compute_features(
+        manifest, mel, num_frames=None, dtype=torch.float16, cache_path=cache, progress=False
+    )
+    torch.testing.assert_close(again["mel_db"][2], feats["mel_db"][2])
+
+
+def test_entries_without_digits(tmp_path):
+    manifest = tmp_path / "m.json"
+    write_manifest(manifest, {"a": {"wav": str(RECORDINGS / f"{NAMES[0]}.wav"), "speaker": "s"}})
+    feats = compute_features(manifest, MelSpectrogram(), progress=False)
+    assert "digit" not in feats and feats["speaker"] == ["s"] and feats["mel_db"].shape[0] == 1
+
+
+class TwoCopies:
+    """A stand-in augmentation: a louder and a reversed copy."""
+
+    num_copies = 2
+
+    def __init__(self):
+        self.calls = []
+
+    def settings(self):
+        return {"kind": "two copies"}
+
+    def __call__(self, wav, key):
+        self.calls.append(key)
+        return [2 * wav, wav.flip(0)]
+
+
+def test_augmented_copies_are_computed_once_and_cached(tmp_path):
+    manifest = _manifest(tmp_path / "m.json", NAMES[:2])
+    cache = tmp_path / "aug.pt"
+    mel, augment = MelSpectrogram(), TwoCopies()
+    feats = compute_features(
+        manifest, mel, num_frames=None, cache_path=cache, augment=augment, progress=False
+    )
+    assert augment.calls == NAMES[:2]
+    assert [len(c) for c in feats["augmented"]] == [2, 2]
+    louder, original = feats["augmented"][0][0], feats["mel_db"][0]
+    above = original > -90.0  # away from the -100 dB floor, which clamps both
+    gain = 20 * torch.log10(torch.tensor(2.0))  # twice the amplitude: +6.02 dB
+    torch.testing.assert_close(louder[above], original[above] + gain, atol=1e-3, rtol=0)
+    again = compute_features(
+        manifest, mel, num_frames=None, cache_path=cache, augment=augment, progress=False
+    )
+    assert augment.calls == NAMES[:2]  # from the cache
+    torch.testing.assert_close(again["augmented"][1][1], feats["augmented"][1][1])
+    plain = compute_features(manifest, mel, num_frames=None, cache_path=cache, progress=False)
+    assert "augmented" not in plain  # another key: recomputed without copies

@@ -124,7 +124,8 @@ def main(argv):
         sys.exit(f"error: unknown --image_mode {hparams['image_mode']!r}: use crop or whole_clip")
     if hparams["feature_dtype"] not in ("float16", "float32"):
         sys.exit(f"error: --feature_dtype {hparams['feature_dtype']!r}: use float16 or float32")
-    extra = whole_clip_overrides(hparams, overrides) if hparams["image_mode"] == "whole_clip" else {}
+    whole = hparams["image_mode"] == "whole_clip"
+    extra = whole_clip_overrides(hparams, overrides) if whole else {}
     # absolute, so tools find the features from the saved hyperparams.yaml anywhere
     extra["prepare_folder"] = os.path.abspath(hparams["prepare_folder"])
     overrides.update(extra)
