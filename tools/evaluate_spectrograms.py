@@ -25,6 +25,7 @@ import time
 
 import torch
 
+from audiodiff.audio import write_audio
 from audiodiff.data import DataFolderError
 from audiodiff.data.crops import split_clips
 from audiodiff.inference import SpectrogramGenerator
@@ -46,6 +47,14 @@ def parse_args(argv):
     parser.add_argument("--grid", help="PNG of samples beside held-out real crops")
     parser.add_argument("--num_heldout", type=int, help="held-out crops (default: as samples)")
     parser.add_argument("--stride", type=int, default=1, help="nearest-crop search step")
+    parser.add_argument(
+        "--write_real",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also write N held-out crops through the experiment's vocoder to "
+        "SAMPLES/real_wav/ (to hear what the vocoder alone does to real speech)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     return parser.parse_args(argv)
@@ -111,7 +120,7 @@ def main(argv):
     if args.table:
         with open(args.table, "w") as f:
             f.write(table + "\n")
-    if args.grid:
+    if args.grid or args.write_real:
         sets, names = evaluation_sets(
             samples,
             clips["test"]["clips"],
@@ -120,7 +129,22 @@ def main(argv):
             heldout_ids=clips["test"]["ids"],
             seed=args.seed,
         )
-        write_comparison_grid(sets, names, args.grid, result["settings"]["clamp_db"])
+        if args.grid:
+            write_comparison_grid(sets, names, args.grid, result["settings"]["clamp_db"])
+        if args.write_real:
+            write_real_crops(sets["heldout"], names, generator, args.samples, args.write_real)
+
+
+def write_real_crops(crops, names, generator, folder, num):
+    """``folder/real_wav/real_<id>_at<frame>.wav``: held-out crops through the vocoder."""
+    vocoder = generator.modules["vocoder"]
+    with torch.no_grad():
+        wavs = vocoder(crops[:num])
+    for wav, name in zip(wavs, names):
+        stem = "real_" + name.replace("@", "_at")
+        write_audio(
+            os.path.join(folder, "real_wav", stem + ".wav"), wav, generator.hparams["sample_rate"]
+        )
 
 
 if __name__ == "__main__":
