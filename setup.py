@@ -22,6 +22,7 @@ setup(
         "datasets",
         "sentencepiece",
         "matplotlib",
+        "pillow",
         "soundfile",
         "tqdm",
         "numpy",

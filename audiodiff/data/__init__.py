@@ -3,7 +3,8 @@ speechocean762).
 
 ``prepare_fsdd`` / ``prepare_audiomnist`` write ``train.json``, ``valid.json``, ``test.json``
 (speaker-stratified: split by repetition index) and ``speakers.json``; ``compute_features``
-turns a manifest into fixed-size dB mel spectrograms, cached on disk. ``prepare_sc09``
+turns a manifest into fixed-size (or whole-clip) dB mel spectrograms, cached on disk;
+``RandomCropDataset`` draws fixed-size crops of whole clips. ``prepare_sc09``
 (Speech Commands digits, official lists), ``prepare_ljspeech`` and ``prepare_vctk`` (text,
 speaker, phonemes) and ``prepare_speechocean762`` (text, ARPAbet phones per word, gender, age;
 five speakers held out) read the real layouts; ``FeatureBank`` holds variable-length dB mel
@@ -12,6 +13,7 @@ builds synthetic copies (eSpeak NG, optional extra ``audiodiff[synth]``; not imp
 """
 
 from audiodiff.data.audiomnist import HF_DATASET, prepare_audiomnist, write_hf_dataset
+from audiodiff.data.crops import RandomCropDataset, evaluation_crops, split_clips
 from audiodiff.data.errors import DataFolderError
 from audiodiff.data.feature_bank import (
     FeatureBank,
@@ -54,11 +56,13 @@ __all__ = [
     "FeatureBankError",
     "HF_DATASET",
     "RandomCropBatches",
+    "RandomCropDataset",
     "SPEAKER_PREFIX",
     "SPEECHOCEAN762_HELD_OUT",
     "build_feature_bank",
     "build_speaker_bank",
     "compute_features",
+    "evaluation_crops",
     "features_cache_key",
     "find_fsdd_recordings",
     "prepare_audiomnist",
@@ -73,6 +77,7 @@ __all__ = [
     "select_per_speaker",
     "split_by_fraction",
     "split_by_repetition",
+    "split_clips",
     "which_set",
     "write_digit_manifests",
     "write_hf_dataset",

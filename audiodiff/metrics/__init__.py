@@ -14,6 +14,9 @@
 - Speaker metrics (``audiodiff.metrics.speaker``): verification EER, closest-speaker
   identification, ``speaker_similarity(encoder, generated, references)``,
   ``closest_speaker(encoder, wavs, enrolment)``.
+- Spectrogram metrics without a classifier (``frame_frechet_distance``, ``modulation_share``,
+  ``nearest_crop_distances``, ``memorisation_ratio``, ``shuffle_frames``;
+  ``evaluate_spectrograms`` runs them all beside held-out and shuffled-frame controls).
 - Speed (``measure_speed``, ``Timer``): real-time factor and throughput, CUDA-synchronised.
 """
 
@@ -35,6 +38,15 @@ from audiodiff.metrics.speaker import (
     trial_scores,
     verification_report,
 )
+from audiodiff.metrics.spectrogram import (
+    frame_frechet_distance,
+    memorisation_ratio,
+    modulation_share,
+    modulation_spectrum,
+    nearest_crop_distances,
+    shuffle_frames,
+)
+from audiodiff.metrics.spectrogram_eval import evaluate_spectrograms
 from audiodiff.metrics.speed import Timer, measure_speed, synchronize
 from audiodiff.metrics.vocoder import (
     STFT_RESOLUTIONS,
@@ -56,6 +68,8 @@ __all__ = [
     "am_score",
     "closest_speaker",
     "equal_error_rate",
+    "evaluate_spectrograms",
+    "frame_frechet_distance",
     "frechet_distance",
     "identification_rate",
     "inception_score",
@@ -64,11 +78,16 @@ __all__ = [
     "log_spectral_distance",
     "measure_speed",
     "mel_l1",
+    "memorisation_ratio",
+    "modulation_share",
+    "modulation_spectrum",
     "modified_inception_score",
     "multi_resolution_stft_distance",
     "ndb_score",
+    "nearest_crop_distances",
     "pesq_wb",
     "speaker_similarity",
+    "shuffle_frames",
     "stoi",
     "synchronize",
     "trial_scores",
