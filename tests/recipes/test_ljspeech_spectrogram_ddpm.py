@@ -63,6 +63,7 @@ def test_debug_train_generate_evaluate(tmp_path, monkeypatch):
     wavs = sorted(glob.glob(str(exp / "samples" / "*" / "wav" / "uncond_*.wav")))
     assert len(wavs) == 2 and glob.glob(str(exp / "samples" / "*" / "spectrograms.png"))
     assert glob.glob(str(exp / "save" / "CKPT+*"))
+    assert "self-attention tokens per level: {3: 256}" in (exp / "log.txt").read_text()
     prepared = exp / "prepared"
     test_ids = set(read_manifest(prepared / "test.json"))
     assert test_ids == {"LJ001-0029", "LJ001-0030", "LJ001-0031", "LJ001-0032"}

@@ -53,6 +53,15 @@ class SentenceSpectrogramBrain(DiffusionBrain):
         return mel_db, {}, mask
 
 
+def attention_tokens(hparams):
+    """Tokens each self-attention layer attends over: {level: height * width}, the middle
+    block (at the lowest level) included."""
+    levels = len(hparams["channel_mults"])
+    used = set(hparams["attention_levels"]) | {levels - 1}
+    n_mels, frames = hparams["n_mels"], hparams["num_frames"]
+    return {level: (n_mels >> level) * (frames >> level) for level in sorted(used)}
+
+
 def whole_clip_overrides(hparams, overrides):
     """``hop_length`` and ``n_fft`` of the seed's whole-clip images, unless given.
 
@@ -152,6 +161,14 @@ def main(argv):
     if not hparams["normalizer"].is_fitted:
         hparams["normalizer"].fit(splits["train"]["clips"])
     logger.info(f"SpectrogramUNet: {hparams['model'].num_parameters():,} params")
+    tokens = attention_tokens(hparams)
+    logger.info(f"self-attention tokens per level: {tokens}")
+    if max(tokens.values()) > 4096:
+        logger.warning(
+            "self-attention over more than 4,096 positions (%s) is slow and memory-hungry: "
+            "attend at lower levels only (attention_levels, channel_mults)",
+            tokens,
+        )
 
     brain = SentenceSpectrogramBrain(
         modules=hparams["modules"],
