@@ -11,6 +11,7 @@
 # CPU dry run (toy sizes): SGRAM_SIZE, SGRAM_TRAIN, SGRAM_NUM, SGRAM_STRIDE, SGRAM_DEVICE
 # override the model size, training flags, sample count, nearest-crop stride and device.
 set -uo pipefail
+set -f  # no globbing: the list flags ([1,1,2,2,4]) are not patterns (back on for packaging)
 out=${1:?output folder}; minutes=${2:-4.5}
 start=$(date +%s); deadline=$((start + 420))   # the whole run stays within 7 minutes
 left() { echo $((deadline - $(date +%s))); }
@@ -45,7 +46,6 @@ fi
 # ---- train: stops itself after $minutes (max_train_minutes), then validates, writes the
 # last epoch's samples and a checkpoint; the timeout is only a guard ----------------------
 cd recipes/LJSpeech/spectrogram_ddpm
-set -f  # the list flags ([1,1,2,2,4]) are not globs
 t0=$(date +%s)
 timeout "$(budget 70)" python train.py hparams/train.yaml $size $train \
   --output_folder "$exp" --prepare_folder "$data" --skip_prep true --held_out_last 25 \
@@ -60,7 +60,6 @@ t0=$(date +%s)
 timeout "$(budget 40)" python generate.py "$exp" --num "$num" --sampler dpm_solver \
   --steps 25 --batch_size 200 --out "$gen" $dev_flag > "$log/generate.log" 2>&1
 rc=$?; note "generate rc=$rc wall=$(( $(date +%s) - t0 )) s: $(grep -ao 'wrote .*' "$log/generate.log")"
-set +f
 cd "$repo"
 
 # ---- score: held-out crops and shuffled frames as controls -----------------------------
@@ -71,6 +70,7 @@ timeout "$(budget 8)" python tools/evaluate_spectrograms.py "$gen" --experiment 
 rc=$?; note "evaluate rc=$rc wall=$(( $(date +%s) - t0 )) s"
 cat "$out/table.md" >> "$summary" 2>/dev/null || tail -n 5 "$log/evaluate.log" >> "$summary"
 
+set +f
 # ---- package: 20 sample wavs (+ 4 held-out crops through the same Griffin-Lim), their
 # spectrogram PNG and all 200 generated spectrograms (mel_db.pt) ----------------------------
 ( cd "$exp" && tar czf "$out/samples.tgz" $(ls eval_samples/wav/*.wav 2>/dev/null | head -n 20) \
