@@ -3,7 +3,8 @@
 # in at most about 7 minutes: train on the carried LJSpeech feature cache (325 clips, the last
 # 25 held out and never trained on) for TRAIN_MINUTES, generate 200 samples (DPM-Solver++, 25
 # steps, Griffin-Lim), score them against held-out real crops and shuffled real frames (frame
-# Frechet distance, 2-8 Hz modulation share, memorisation ratio), and write to OUT_DIR:
+# Frechet distance, 2-8 Hz modulation share, memorisation ratio; validation crops, never
+# trained on and from the training distribution, as a second real control), and write to OUT_DIR:
 #   summary.txt  metrics.json  table.md  grid.png  samples.tgz  logs.tgz
 # Usage: bash benchmarks/gpu_sgram_run.sh OUT_DIR [TRAIN_MINUTES]     (default 4.5)
 # Data: .gpu_data/sgram (git-ignored, about 19 MB; carry it), built where the audio is with
@@ -62,11 +63,11 @@ timeout "$(budget 40)" python generate.py "$exp" --num "$num" --sampler dpm_solv
 rc=$?; note "generate rc=$rc wall=$(( $(date +%s) - t0 )) s: $(grep -ao 'wrote .*' "$log/generate.log")"
 cd "$repo"
 
-# ---- score: held-out crops and shuffled frames as controls -----------------------------
+# ---- score: held-out crops, validation crops and shuffled frames as controls -----------
 t0=$(date +%s)
 timeout "$(budget 8)" python tools/evaluate_spectrograms.py "$gen" --experiment "$exp" \
   --json_out "$out/metrics.json" --table "$out/table.md" --grid "$out/grid.png" \
-  --stride "$stride" --write_real 4 $dev_flag > "$log/evaluate.log" 2>&1
+  --stride "$stride" --valid_control --write_real 4 $dev_flag > "$log/evaluate.log" 2>&1
 rc=$?; note "evaluate rc=$rc wall=$(( $(date +%s) - t0 )) s"
 cat "$out/table.md" >> "$summary" 2>/dev/null || tail -n 5 "$log/evaluate.log" >> "$summary"
 

@@ -18,6 +18,38 @@ _TRAINING_ONLY = ("checkpointer", "ae_checkpointer", "train_logger")
 _TOP_KEY = re.compile(r"^([A-Za-z_]\w*):", re.MULTILINE)
 
 
+def read_experiment_hparams(source):
+    """The hyperparameters of an experiment folder (its ``hyperparams.yaml``), built for
+    inference: the keys that write files at training time (checkpointer, train logger) are
+    left out, and no checkpoint is loaded (:meth:`SpectrogramGenerator.from_hparams` does).
+
+    Arguments
+    ---------
+    source : str
+        The folder written by a recipe's ``train.py``.
+
+    Returns
+    -------
+    dict
+        The loaded hyperparameters (modules freshly initialised).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``source`` holds no ``hyperparams.yaml``.
+    """
+    hparams_path = os.path.join(source, "hyperparams.yaml")
+    if not os.path.isfile(hparams_path):
+        raise FileNotFoundError(
+            f"{source} is not an experiment folder: no hyperparams.yaml in it "
+            "(pass the folder that train.py wrote, e.g. results/digit_diffusion/1986)"
+        )
+    with open(hparams_path, encoding="utf-8") as f:
+        text = f.read()
+    present = set(_TOP_KEY.findall(text))
+    return load_hyperpyyaml(text, {k: None for k in _TRAINING_ONLY if k in present})
+
+
 class SpectrogramGenerator:
     """Generate audio from an experiment folder written by a spectrogram recipe.
 
@@ -75,16 +107,7 @@ class SpectrogramGenerator:
         ``compile=True`` samples through ``torch.compile(mode="reduce-overhead")`` (GPU).
         """
         source = os.path.abspath(source)
-        hparams_path = os.path.join(source, "hyperparams.yaml")
-        if not os.path.isfile(hparams_path):
-            raise FileNotFoundError(
-                f"{source} is not an experiment folder: no hyperparams.yaml in it "
-                "(pass the folder that train.py wrote, e.g. results/digit_diffusion/1986)"
-            )
-        with open(hparams_path, encoding="utf-8") as f:
-            text = f.read()
-        present = set(_TOP_KEY.findall(text))
-        hparams = load_hyperpyyaml(text, {k: None for k in _TRAINING_ONLY if k in present})
+        hparams = read_experiment_hparams(source)
         save_dir = os.path.join(source, "save")
         if checkpoint is None and not glob.glob(os.path.join(save_dir, "CKPT+*")):
             raise FileNotFoundError(

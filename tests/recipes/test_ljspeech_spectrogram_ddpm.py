@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 
@@ -93,6 +94,31 @@ def test_debug_train_generate_evaluate(tmp_path, monkeypatch):
         assert key in metrics
     assert (tmp_path / "grid.png").stat().st_size > 0
     assert "memorisation ratio" in (tmp_path / "t.md").read_text()
+
+    # a run returned without its checkpoint: hyperparams.yaml only, features moved elsewhere;
+    # the normaliser is refit as train.py fits it, and validation crops are a second control
+    bare, moved = tmp_path / "bare", tmp_path / "moved"
+    bare.mkdir()
+    shutil.copy(exp / "hyperparams.yaml", bare)
+    shutil.move(prepared, moved)
+    args = ["--experiment", str(bare), "--stride", "16", "--json_out", str(out)]
+    with pytest.raises(SystemExit, match="^error: no checkpoint"):
+        tool([str(gen), *args, "--prepare_folder", str(moved)])
+    tool([str(gen), *args, "--prepare_folder", str(moved), "--refit_normalizer", "--valid_control"])
+    refit = json.loads(out.read_text())
+    assert refit["normalizer"] == "refit on the train split"
+    torch.testing.assert_close(
+        torch.tensor(refit["settings"]["clamp_db"]), torch.tensor(metrics["settings"]["clamp_db"])
+    )
+    assert refit["heldout_crops"] == metrics["heldout_crops"]
+    torch.testing.assert_close(
+        torch.tensor(refit["memorisation"]["ratio_median"]),
+        torch.tensor(metrics["memorisation"]["ratio_median"]),
+    )
+    valid_ids = set(read_manifest(moved / "valid.json"))
+    assert refit["counts"]["valid"] == 3
+    assert {n.split("@")[0] for n in refit["valid_crops"]} <= valid_ids
+    assert refit["memorisation_valid"]["ratio_median"] > 0
 
 
 def test_whole_clip_cache_with_augmented_copies(tmp_path, monkeypatch, capsys):

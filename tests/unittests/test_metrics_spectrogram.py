@@ -151,3 +151,42 @@ def test_evaluation_tells_copies_from_new_speech_and_noise():
     assert shuffled == pytest.approx(results["new"]["frechet_frames"]["heldout"], rel=1e-6)
     table = format_spectrogram_table(results["new"])
     assert "memorisation ratio" in table and table.count("\n| ") == 4
+
+
+def test_validation_control_separates_a_shifted_held_out_passage():
+    """Held-out clips unlike the training data (a 6 dB brighter passage) make new speech from
+    the training distribution look memorised against them; validation crops (the training
+    distribution, never trained on) do not, and copies stay copies against both."""
+    clips = [syllables(1, frames=120, seed=s)[0] for s in range(15)]
+    train, valid, fresh = clips[:6], clips[6:9], clips[9:12]
+    tilt = torch.linspace(0.0, 6.0, 8)[:, None]  # the passage's spectral tilt, dB per band
+    heldout = [c + tilt for c in clips[12:]]
+    norm = SpectrogramNormalizer().fit(train)
+    new, _ = evaluation_crops(fresh, 64, 12, seed=5)
+    copies, _ = evaluation_crops(train, 64, 12, seed=5)
+    opts = {"num_heldout": 12, "valid_clips": valid, "valid_ids": ["va", "vb", "vc"]}
+    out = evaluate_spectrograms(new, heldout, train, norm, RATE, **opts)
+    assert out["memorisation"]["ratio_median"] < 0.8
+    assert not out["goals"]["not_memorised"]
+    assert out["memorisation_valid"]["ratio_median"] == pytest.approx(1.0, abs=0.25)
+    assert out["memorisation_heldout_vs_valid"]["ratio_median"] > 1.25
+    # the passage's frames are far from train, the validation frames are not
+    assert out["frechet_frames"]["heldout"] > 5 * out["frechet_frames"]["valid"]
+    assert out["frechet_frames"]["samples_to_valid"] < out["frechet_frames"]["samples_to_heldout"]
+    assert out["counts"]["valid"] == 12 and out["counts"]["valid_clips"] == 3
+    assert {n.split("@")[0] for n in out["valid_crops"]} == {"va", "vb", "vc"}
+    assert len(out["modulation_spectrum"]["valid"]) == len(out["modulation_spectrum"]["freqs_hz"])
+    table = format_spectrogram_table(out)
+    assert table.count("\n| ") == 5 and "validation real crops" in table
+    assert "median validation nearest-train distance" in table
+
+    copied = evaluate_spectrograms(copies, heldout, train, norm, RATE, **opts)
+    assert copied["memorisation_valid"]["ratio_median"] == pytest.approx(0.0, abs=1e-6)
+    assert not copied["goals"]["not_memorised_vs_valid"]
+    # without validation clips, nothing of the valid set appears
+    plain = evaluate_spectrograms(new, heldout, train, norm, RATE, num_heldout=12)
+    assert "valid" not in plain["frechet_frames"] and "memorisation_valid" not in plain
+    torch.testing.assert_close(
+        torch.tensor(plain["memorisation"]["ratio_median"]),
+        torch.tensor(out["memorisation"]["ratio_median"]),
+    )
