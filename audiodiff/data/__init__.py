@@ -2,7 +2,8 @@
 
 ``prepare_fsdd`` / ``prepare_audiomnist`` write ``train.json``, ``valid.json``, ``test.json``
 (speaker-stratified: split by repetition index) and ``speakers.json``; ``compute_features``
-turns a manifest into fixed-size dB mel spectrograms, cached on disk. ``prepare_sc09``
+turns a manifest into fixed-size dB mel spectrograms, cached on disk; ``load_utterances`` and
+``RandomSegments`` give whole utterances and aligned random crops (vocoders). ``prepare_sc09``
 (Speech Commands digits, official lists), ``prepare_ljspeech`` and ``prepare_vctk`` (text,
 speaker, phonemes) read the real layouts; ``audiodiff.data.synth`` builds synthetic copies
 (eSpeak NG, optional extra ``audiodiff[synth]``; not imported here).
@@ -16,6 +17,7 @@ from audiodiff.data.ljspeech import BUNDLED_LJSPEECH, prepare_ljspeech, split_by
 from audiodiff.data.manifest import read_manifest, scan_audio_files, write_manifest
 from audiodiff.data.speech_commands import DIGIT_WORDS, prepare_sc09, which_set
 from audiodiff.data.splits import split_by_repetition, write_digit_manifests
+from audiodiff.data.utterances import RandomSegments, load_utterances
 from audiodiff.data.vctk import prepare_vctk
 
 __all__ = [
@@ -24,8 +26,10 @@ __all__ = [
     "DIGIT_WORDS",
     "DataFolderError",
     "HF_DATASET",
+    "RandomSegments",
     "compute_features",
     "features_cache_key",
+    "load_utterances",
     "find_fsdd_recordings",
     "prepare_audiomnist",
     "prepare_fsdd",

@@ -47,6 +47,11 @@ def _db_to_amplitude(mel_db):
     return torch.pow(10.0, mel_db.float() / 20.0)
 
 
+def _full_precision(device):
+    """Autocast off: the prior's filters and transforms run in float32 under mixed precision."""
+    return torch.autocast(torch.device(device).type, enabled=False)
+
+
 def _frame_index(num_samples, hop_length, num_frames, device):
     """Index of the mel frame nearest to each sample: round(n / hop), clamped to the frames."""
     n = torch.arange(num_samples, device=device)
@@ -236,9 +241,10 @@ class PriorGradPrior(nn.Module):
         """std = max((e - e_min) / (e_max - e_min), std_min), [batch, frames] (float32)."""
         if not self.is_fitted:
             raise RuntimeError("PriorGradPrior is not fitted: call fit(training mels) first")
-        energy = self.frame_energy(mel_db)
-        e_min, e_max = self.e_min.to(energy.device), self.e_max.to(energy.device)
-        return ((energy - e_min) / (e_max - e_min)).clamp(min=self.std_min)
+        with _full_precision(mel_db.device):
+            energy = self.frame_energy(mel_db)
+            e_min, e_max = self.e_min.to(energy.device), self.e_max.to(energy.device)
+            return ((energy - e_min) / (e_max - e_min)).clamp(min=self.std_min)
 
     def condition(self, mel_db):
         """The :class:`DiagonalNoise` of a batch of dB mels [batch, n_mels, frames]."""
@@ -289,6 +295,10 @@ class FilteredNoise:
 
     def _apply(self, x, gain):
         """G^+ diag(gain) G x over the last dim of x [batch, ..., samples] (float32 or 64)."""
+        with _full_precision(x.device):
+            return self._apply_full_precision(x, gain)
+
+    def _apply_full_precision(self, x, gain):
         shape, dtype = x.shape, x.dtype
         work = x.reshape(shape[0], -1, shape[-1])
         channels = work.shape[1]
@@ -455,6 +465,10 @@ class SpecGradPrior(nn.Module):
         torch.Tensor
             Natural log of the envelope E, before the gain normalisation and the floor.
         """
+        with _full_precision(mel_db.device):
+            return self._log_envelope(mel_db)
+
+    def _log_envelope(self, mel_db):
         mel = _db_to_amplitude(mel_db)
         pinv = self.fbank_pinv.to(mel.device)
         spec = torch.matmul(pinv, mel).clamp(min=1e-8)  # [batch, n_freqs, frames]
@@ -504,6 +518,10 @@ class SpecGradPrior(nn.Module):
         """
         if not self.is_fitted:
             raise RuntimeError("SpecGradPrior is not fitted: call fit(training mels) first")
+        with _full_precision(mel_db.device):
+            return self._filter(mel_db)
+
+    def _filter(self, mel_db):
         log_env = self.log_envelope(mel_db) - self.gain_ref.to(mel_db.device).log()
         log_mag = 0.5 * torch.logaddexp(2 * log_env, torch.tensor(2 * math.log(self.floor)))
         cepstrum = torch.fft.irfft(log_mag, n=self.n_fft, dim=1)

@@ -1,6 +1,27 @@
-"""Pretrained-model interfaces: load an experiment folder, generate audio."""
+"""Pretrained-model interfaces: load an experiment folder, generate audio.
 
+- ``SpectrogramGenerator`` / ``WaveformGenerator``: the digit recipes' generators.
+- ``DiffusionVocoder``: a trained mel vocoder (recipes/LJSpeech/vocoder) as an
+  ``audiodiff.audio.Vocoder``; ``load_vocoder(folder, mel_settings)`` loads and checks one for
+  a recipe's ``--vocoder DIR``, ``resolve_vocoder(hparams)`` does it for a loaded YAML.
+"""
+
+from audiodiff.inference.diffusion_vocoder import (
+    DiffusionVocoder,
+    VocoderMismatchError,
+    load_vocoder,
+    mel_settings_mismatch,
+    resolve_vocoder,
+)
 from audiodiff.inference.spectrogram_generator import SpectrogramGenerator
 from audiodiff.inference.waveform_generator import WaveformGenerator
 
-__all__ = ["SpectrogramGenerator", "WaveformGenerator"]
+__all__ = [
+    "DiffusionVocoder",
+    "SpectrogramGenerator",
+    "VocoderMismatchError",
+    "WaveformGenerator",
+    "load_vocoder",
+    "mel_settings_mismatch",
+    "resolve_vocoder",
+]
