@@ -7,6 +7,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -51,10 +52,23 @@ def experiment(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def fsdd_experiment(tmp_path_factory):
-    """A 16 kHz PriorGrad vocoder on the bundled FSDD (the AudioMNIST recipe's mel)."""
+def small_fsdd(tmp_path_factory):
+    """180 of the bundled FSDD recordings (repetitions 0, 5 and 10: one per split for every
+    digit and speaker), so the digit recipes prepare in seconds."""
+    folder = tmp_path_factory.mktemp("fsdd") / "recordings"
+    folder.mkdir()
+    for path in glob.glob(os.path.join(REPO, "bundled_data", "fsdd", "recordings", "*.wav")):
+        if os.path.basename(path).rsplit("_", 1)[1] in ("0.wav", "5.wav", "10.wav"):
+            shutil.copy(path, folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def fsdd_experiment(tmp_path_factory, small_fsdd):
+    """A 16 kHz PriorGrad vocoder on FSDD (the AudioMNIST recipe's mel)."""
     out = tmp_path_factory.mktemp("fsdd") / "exp"
-    proc = train("priorgrad", out, "--dataset", "fsdd", "--debug_persistently")
+    flags = ["--dataset", "fsdd", "--data_folder", small_fsdd, "--debug_persistently"]
+    proc = train("priorgrad", out, *flags)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 
@@ -165,14 +179,14 @@ def test_inference_cli_round_trips_a_bundled_clip(experiment, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_audiomnist_vocoder_option(fsdd_experiment, experiment, tmp_path):
+def test_audiomnist_vocoder_option(fsdd_experiment, experiment, small_fsdd, tmp_path):
     """--vocoder DIR in the AudioMNIST recipe: epoch-end samples, SpectrogramGenerator and
     generate.py use the 16 kHz diffusion vocoder; a 22 kHz one is refused in one line."""
     out = tmp_path / "digits"
     common = ["train.py", "hparams/train.yaml", "--debug", "--debug_persistently"]
     tiny = ["--base_channels", "8", "--channel_mults", "[1, 2]", "--attention_levels", "[1]"]
     tiny += ["--sample_steps", "2", "--batch_size", "4", "--noprogressbar"]
-    tiny += ["--prepare_folder", str(tmp_path / "prepared")]
+    tiny += ["--prepare_folder", str(tmp_path / "prepared"), "--data_folder", small_fsdd]
     proc = run(
         common + tiny + ["--output_folder", str(out), "--vocoder", str(fsdd_experiment)], AUDIOMNIST
     )

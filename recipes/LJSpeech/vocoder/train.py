@@ -92,12 +92,17 @@ def mel_settings(hparams):
     return {**hparams["mel"].settings(), "db_floor": DEFAULT_FLOOR, "scale": "20*log10"}
 
 
-def dataio_prep(hparams, manifests, debug):
+def dataio_prep(hparams, manifests, run_opts):
     """Whole utterances of each split; training and validation crop datasets."""
+    debug = run_opts.get("debug", False)
     limit = hparams["max_utterances"] or (DEBUG_UTTERANCES if debug else None)
     data = {
         split: load_utterances(
-            manifests[split], hparams["mel"], hparams["sample_rate"], max_items=limit
+            manifests[split],
+            hparams["mel"],
+            hparams["sample_rate"],
+            max_items=limit,
+            progress=not run_opts.get("noprogressbar", False),
         )
         for split in ("train", "valid")
     }
@@ -151,7 +156,7 @@ def main(argv):
     with open(os.path.join(hparams["output_folder"], MEL_SETTINGS_FILE), "w") as f:
         json.dump(mel_settings(hparams), f, indent=1)
     try:
-        data, crops = dataio_prep(hparams, manifests, run_opts.get("debug", False))
+        data, crops = dataio_prep(hparams, manifests, run_opts)
     except ValueError as err:
         sys.exit(f"error: {err}")
     prior = hparams["prior"]
