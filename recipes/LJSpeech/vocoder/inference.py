@@ -43,8 +43,7 @@ def pairs(src, dst):
         if not found:
             raise FileNotFoundError(f"no .wav or .flac files in {src}")
         return [
-            (p, os.path.join(dst, os.path.splitext(os.path.basename(p))[0] + ".wav"))
-            for p in found
+            (p, os.path.join(dst, os.path.splitext(os.path.basename(p))[0] + ".wav")) for p in found
         ]
     if not os.path.exists(src):
         raise FileNotFoundError(f"input '{src}' not found")
