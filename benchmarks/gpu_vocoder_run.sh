@@ -34,14 +34,15 @@ size=${VOC_SIZE:-}                                   # default: the YAMLs' DiffW
 train_hp=${VOC_TRAIN:-"--batch_size 32 --lr 0.0004"}
 precision=${VOC_PRECISION-"--precision bf16 --eval_precision bf16"}
 compile=${VOC_COMPILE:+--compile --compile_module_keys model}
-flags="--data_folder $data --held_out_last 20 --max_train_minutes $minutes
+flags="--data_folder $data --held_out_last 20
   --number_of_epochs 100000 --sample_every 100000 --ckpt_every 100000 --noprogressbar
   --ckpt_interval_minutes 1
   $train_hp $precision $size ${compile:-}"
 
 { nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo "no GPU"
   echo "data: $data ($(ls "$data"/wavs 2>/dev/null | wc -l) clips)"
-  echo "train (each of $names): $flags" | tr -s ' \n' ' '; echo; } > "$out/summary.txt"
+  echo "train (each of $names, $minutes min): $flags" | tr -s ' \n' ' '; echo; } \
+  > "$out/summary.txt"
 [ -f "$data/metadata.csv" ] || echo "error: no data in $data (build it first)" >> "$out/summary.txt"
 
 # ---- 1. training: three processes, the same minutes each ---------------------------------
@@ -50,10 +51,28 @@ t0=$(date +%s)
 # epoch then validates, vocodes 4 clips and saves; intra-epoch checkpoints every minute guard
 # against the timeout
 train_limit=$(python -c "print(int($minutes * 60 + ${VOC_TRAIN_MARGIN:-120}))")
+train_one() {  # $1 = name; a crash before any checkpoint (within 150 s) is retried once with
+  # the plain-PyTorch dilated convolutions, for the minutes left (the summary says so)
+  local name=$1 t=$(date +%s) rc
+  (cd recipes/LJSpeech/vocoder && timeout "$train_limit" python train.py "hparams/$name.yaml" \
+    $flags --max_train_minutes "$minutes" --output_folder "$work/$name" \
+    > "$log/train_$name.log" 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ] && ! ls "$work/$name"/save/CKPT+* > /dev/null 2>&1 \
+      && [ $(( $(date +%s) - t )) -lt 150 ]; then
+    local m; m=$(python -c "print(round(max(0.5, $minutes - ($(date +%s) - $t) / 60), 2))")
+    echo "train $name failed (rc=$rc): retried with --dilated_kernel torch for $m min" \
+      >> "$out/summary.txt"
+    (cd recipes/LJSpeech/vocoder && timeout "$train_limit" python train.py "hparams/$name.yaml" \
+      $flags --dilated_kernel torch --max_train_minutes "$m" --output_folder "$work/$name" \
+      >> "$log/train_$name.log" 2>&1)
+    rc=$?
+  fi
+  return $rc
+}
 pids=()
 for name in $names; do
-  (cd recipes/LJSpeech/vocoder && timeout "$train_limit" python train.py "hparams/$name.yaml" \
-    $flags --output_folder "$work/$name" > "$log/train_$name.log" 2>&1) &
+  train_one "$name" &
   pids+=($!)
 done
 i=0

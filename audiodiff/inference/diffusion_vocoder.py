@@ -84,9 +84,9 @@ class DiffusionVocoder(Vocoder):
     default settings, so it drops in wherever ``GriffinLimVocoder`` is used. Mels must come
     from the same front-end (``mel_settings``: sample rate, n_fft, hop, window, bands, band
     edges, magnitude power, ``amplitude_to_db`` with its -100 dB floor): ``check_mel`` refuses
-    a wrong band count and values that cannot be this dB scale (below its floor, or the narrow
-    range of a natural-log or [-1, 1]-normalised mel), ``check_mel_settings`` compares a
-    front-end's settings.
+    a wrong band count and values that cannot be this dB scale (below its floor, or all within
+    [-12, 4]: a natural-log or normalised mel), ``check_mel_settings`` compares a front-end's
+    settings.
 
     Arguments
     ---------
@@ -258,8 +258,9 @@ class DiffusionVocoder(Vocoder):
 
     def check_mel(self, mel_db):
         """Raise ``VocoderMismatchError`` for a mel this vocoder cannot have been trained on:
-        another band count, values below its dB floor (another scale), or the narrow range
-        of a natural-log or [-1, 1]-normalised mel. Returns the [batch, n_mels, frames] mel."""
+        another band count, values below its dB floor (another scale), or every value within
+        [-12, 4] (a natural-log or [-1, 1] / [0, 1]-normalised mel; a constant mel, e.g.
+        digital silence, passes). Returns the [batch, n_mels, frames] mel."""
         if mel_db.dim() == 2:
             mel_db = mel_db.unsqueeze(0)
         if mel_db.dim() != 3:
@@ -282,11 +283,12 @@ class DiffusionVocoder(Vocoder):
                 "pass amplitude_to_db(MelSpectrogram(...)(wav)) (20 log10 of a magnitude mel, "
                 "floored at 1e-5), not another scale"
             )
-        if high - low < 12.0 and high > floor + 1.0:
+        if -12.0 <= low and high <= 4.0 and high - low > 1e-3:
             raise VocoderMismatchError(
-                f"the mel spans only {high - low:.1f} dB ({low:.2f} .. {high:.2f}): it looks "
-                "normalised (e.g. to [-1, 1]) or natural-log; pass the dB mel "
-                "(SpectrogramNormalizer.denormalize first, or amplitude_to_db of the mel)"
+                f"the mel lies within [{low:.2f}, {high:.2f}]: it looks normalised (to [-1, 1] "
+                "or [0, 1]) or natural-log, not dB (a dB mel of sound has bins far below "
+                "-12 dB); pass the dB mel (SpectrogramNormalizer.denormalize first, or "
+                "amplitude_to_db of the mel)"
             )
         return mel_db
 
