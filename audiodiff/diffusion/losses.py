@@ -99,7 +99,7 @@ def diffusion_loss(
 
     With a noise ``prior`` N(0, Sigma), eps is drawn from it and the residual is whitened
     before the square: E || L^{-1} (model(x_t, t) - target) ||^2, Sigma = L L^T (PriorGrad,
-    Lee et al. 2022, Algorithm 1 and Proposition 1; SpecGrad, Koizumi et al. 2022, sec. 3.1).
+    Lee et al. 2022, Algorithm 1 and Proposition 1; SpecGrad, Koizumi et al. 2022, sec. 3).
     For eps prediction that is the papers' loss; a v or x0 residual is a per-example multiple
     of the eps residual (v - v_hat = (eps - eps_hat) / sqrt(alpha_bar)), so the same
     whitening applies. Any positive-definite whitening keeps E[eps | x_t] as the minimiser.

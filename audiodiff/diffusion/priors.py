@@ -4,7 +4,9 @@ With a prior N(0, Sigma) in place of N(0, I) the forward process is
 
     x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps,   eps ~ N(0, Sigma),   Sigma = L L^T
 
-(PriorGrad, Lee et al. 2022, sec. 3.1 and Algorithm 1; SpecGrad, Koizumi et al. 2022, sec. 3.1).
+(PriorGrad, Lee et al. 2022, sec. 3 and its Algorithm 1; SpecGrad, Koizumi et al. 2022, sec. 3).
+Section / algorithm numbers are those of the arXiv versions (PriorGrad: 2106.06406; SpecGrad:
+2203.16749).
 The network still predicts eps, and every update of the shared samplers is the same formula,
 because each is linear in eps and x0: the ancestral posterior q(x_{t-1} | x_t, x0) becomes
 N(mu_tilde, beta_tilde Sigma), DDIM's x_{t-1} keeps its form with its fresh noise z ~ N(0,
@@ -137,7 +139,7 @@ class DiagonalNoise:
 
 
 class PriorGradPrior(nn.Module):
-    """PriorGrad's data-dependent diagonal prior from the mel energy (Lee et al. 2022, sec. 4).
+    """PriorGrad's data-dependent diagonal prior from the mel energy (Lee et al. 2022, vocoder).
 
     Per frame, the energy is e = sqrt(sum_bands exp(log_mel)) = sqrt(sum_bands 10^(mel_db /
     20)) (mel amplitudes, as the log-mel of the paper's HiFi-GAN features), and
@@ -262,7 +264,7 @@ class FilteredNoise:
 
     G is the STFT (Hann window, centred frames), G^+ its least-squares inverse (``torch.istft``
     with the same window: G^+ G = I), M [batch, n_freqs, frames] a complex gain per STFT bin
-    and frame (SpecGrad, Koizumi et al. 2022, sec. 3.1: Sigma = L L^T, L = G^+ M G). Frames
+    and frame (SpecGrad, Koizumi et al. 2022, sec. 3: Sigma = L L^T, L = G^+ M G). Frames
     beyond the filter's last one reuse it. Built by :meth:`SpecGradPrior.condition`.
 
     Arguments
@@ -348,7 +350,7 @@ class FilteredNoise:
 class SpecGradPrior(nn.Module):
     """SpecGrad's noise: white noise shaped by a filter from the mel's spectral envelope.
 
-    Koizumi et al. 2022 (sec. 3.1-3.2): eps = L z with L = G^+ M G, where M holds, per STFT
+    Koizumi et al. 2022 (sec. 3): eps = L z with L = G^+ M G, where M holds, per STFT
     frame, the minimum-phase response of the spectral envelope of the conditioning mel. Per
     frame (all in the STFT of the mel, ``n_fft`` bins, frames centred every ``hop_length``):
 
