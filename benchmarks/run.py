@@ -155,6 +155,28 @@ BENCHMARKS = [
         ],
         kind="quality",
     ),
+    Benchmark(
+        "vocoder_speed",
+        "LJSpeech diffusion vocoders: real-time factor at batch 1, 6 and 50 steps",
+        "SpeechBrain DiffWave lobe + DiffWaveDiffusion at the same size (30 x 64, T = 50)",
+        [sys.executable, "benchmarks/bench_vocoder_speed.py", "--json", "{json}"],
+        quick_args=["--quick", "--no_compile"],
+    ),
+    Benchmark(
+        "vocoder_quality",
+        "LJSpeech vocoders: DiffWave, PriorGrad, SpecGrad (same budget) and Griffin-Lim on the "
+        "20 held-out clips",
+        "Griffin-Lim on the same mels; SpeechBrain's DiffWave lobe for speed",
+        ["bash", "benchmarks/gpu_vocoder_run.sh", "{out}", "3.5"],
+        kind="quality",
+    ),
+    Benchmark(
+        "fsdd_vocoder_quality",
+        "The AudioMNIST digit model's samples through the FSDD vocoder: classifier scores",
+        "the same samples through Griffin-Lim",
+        ["bash", "benchmarks/gpu_fsdd_vocoder_run.sh", "{out}", "6"],
+        kind="quality",
+    ),
 ]
 
 

@@ -4,7 +4,8 @@ speechocean762).
 ``prepare_fsdd`` / ``prepare_audiomnist`` write ``train.json``, ``valid.json``, ``test.json``
 (speaker-stratified: split by repetition index) and ``speakers.json``; ``compute_features``
 turns a manifest into fixed-size (or whole-clip) dB mel spectrograms, cached on disk;
-``RandomCropDataset`` draws fixed-size crops of whole clips. ``prepare_sc09``
+``RandomCropDataset`` draws fixed-size crops of whole clips; ``load_utterances`` and
+``RandomSegments`` give whole utterances and aligned random crops (vocoders). ``prepare_sc09``
 (Speech Commands digits, official lists), ``prepare_ljspeech`` and ``prepare_vctk`` (text,
 speaker, phonemes) and ``prepare_speechocean762`` (text, ARPAbet phones per word, gender, age;
 five speakers held out) read the real layouts; ``FeatureBank`` holds variable-length dB mel
@@ -43,6 +44,7 @@ from audiodiff.data.speechocean762 import (
     prepare_speechocean762,
 )
 from audiodiff.data.splits import split_by_repetition, write_digit_manifests
+from audiodiff.data.utterances import RandomSegments, load_utterances
 from audiodiff.data.vctk import prepare_vctk
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "HF_DATASET",
     "RandomCropBatches",
     "RandomCropDataset",
+    "RandomSegments",
     "SPEAKER_PREFIX",
     "SPEECHOCEAN762_HELD_OUT",
     "build_feature_bank",
@@ -64,6 +67,7 @@ __all__ = [
     "compute_features",
     "evaluation_crops",
     "features_cache_key",
+    "load_utterances",
     "find_fsdd_recordings",
     "prepare_audiomnist",
     "prepare_fsdd",

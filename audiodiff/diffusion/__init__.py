@@ -1,5 +1,5 @@
 """Diffusion math, independent of any network: schedules, forward process, parameterisations,
-losses, EMA, classifier-free guidance and samplers. No weights, no I/O.
+losses, noise priors, EMA, classifier-free guidance and samplers. No weights, no I/O.
 
 Glossary (the same names in every file; code step t = 0 .. T-1 is the paper's step t + 1)
 
@@ -11,7 +11,8 @@ Glossary (the same names in every file; code step t = 0 .. T-1 is the paper's st
   (DDIM) call it alpha_t. sqrt(alpha_bar) and sqrt(1 - alpha_bar) are the signal and
   noise scales (DPM-Solver's alpha_t and sigma_t).
 - ``x0``: clean data; ``x_t``: noisy data, x_t = sqrt(alpha_bar) x0 + sqrt(1 - alpha_bar) eps.
-- ``eps``: the standard Gaussian noise in x_t (or its prediction).
+- ``eps``: the noise in x_t (or its prediction): N(0, I), or N(0, Sigma) under a noise prior
+  (``priors``: PriorGrad's per-frame std, SpecGrad's filter M; Sigma = L L^T).
 - ``v``: sqrt(alpha_bar) eps - sqrt(1 - alpha_bar) x0 (Salimans & Ho 2022).
 - ``log_snr``: lambda_t = 0.5 * log(alpha_bar / (1 - alpha_bar)) = log(alpha_t / sigma_t),
   half the log signal-to-noise ratio, in DPM-Solver's convention.
@@ -20,7 +21,7 @@ Glossary (the same names in every file; code step t = 0 .. T-1 is the paper's st
 """
 
 from audiodiff.diffusion.ema import EMA
-from audiodiff.diffusion.forward import append_dims, q_sample, randn_like
+from audiodiff.diffusion.forward import append_dims, draw_noise, q_sample, randn_like
 from audiodiff.diffusion.guidance import guided_eps
 from audiodiff.diffusion.losses import diffusion_loss, masked_mse, relative_length_mask
 from audiodiff.diffusion.parameterization import (
@@ -34,6 +35,13 @@ from audiodiff.diffusion.parameterization import (
     v_to_eps,
     v_to_x0,
     x0_to_eps,
+)
+from audiodiff.diffusion.priors import (
+    DiagonalNoise,
+    FilteredNoise,
+    PriorGradPrior,
+    SpecGradPrior,
+    StandardGaussianPrior,
 )
 from audiodiff.diffusion.samplers import (
     SAMPLERS,
@@ -51,14 +59,20 @@ from audiodiff.diffusion.schedules import (
 )
 
 __all__ = [
+    "DiagonalNoise",
     "EMA",
+    "FilteredNoise",
     "PREDICTIONS",
+    "PriorGradPrior",
     "SAMPLERS",
+    "SpecGradPrior",
+    "StandardGaussianPrior",
     "EpsDenoiser",
     "NoiseSchedule",
     "append_dims",
     "cosine_betas",
     "diffusion_loss",
+    "draw_noise",
     "eps_to_x0",
     "get_sampler",
     "guided_eps",

@@ -61,10 +61,42 @@ def randn_like(x, generator=None):
     return noise.to(x.device)
 
 
+def draw_noise(like, generator=None, prior=None):
+    """The diffusion noise eps shaped like ``like``: N(0, I), or drawn from ``prior``.
+
+    Every sampler draws x_T and its fresh noise through this function, so a noise prior
+    (``audiodiff.diffusion.priors``: PriorGrad, SpecGrad) needs no sampler of its own.
+
+    Arguments
+    ---------
+    like : torch.Tensor
+        Gives shape, dtype and device.
+    generator : torch.Generator, optional
+        Random number generator.
+    prior : object, optional
+        A conditioned noise distribution with ``sample(like, generator)`` (e.g.
+        ``PriorGradPrior(...).condition(mel_db)``); None = N(0, I) (``randn_like``).
+
+    Returns
+    -------
+    noise : torch.Tensor
+        Same shape, dtype and device as ``like``.
+
+    Example
+    -------
+    >>> draw_noise(torch.zeros(2, 3)).shape
+    torch.Size([2, 3])
+    """
+    if prior is None:
+        return randn_like(like, generator)
+    return prior.sample(like, generator)
+
+
 def q_sample(schedule, x0, t, noise):
     """Sample from q(x_t | x_0) (Ho et al. 2020, eq. 4).
 
-    x_t = sqrt(alpha_bar_t) * x0 + sqrt(1 - alpha_bar_t) * eps, with eps = ``noise``.
+    x_t = sqrt(alpha_bar_t) * x0 + sqrt(1 - alpha_bar_t) * eps, with eps = ``noise``
+    (N(0, I), or N(0, Sigma) drawn from a noise prior: PriorGrad, Lee et al. 2022, Algorithm 1).
 
     Arguments
     ---------
@@ -75,7 +107,7 @@ def q_sample(schedule, x0, t, noise):
     t : torch.Tensor
         [batch] long, steps in [0, T-1].
     noise : torch.Tensor
-        [batch, ...] standard Gaussian noise eps, same shape as ``x0``.
+        [batch, ...] noise eps, same shape as ``x0`` (see ``draw_noise``).
 
     Returns
     -------

@@ -43,11 +43,15 @@ def sample_from_model(
     generator=None,
     autocast_dtype=None,
     progress=False,
+    cond=None,
+    prior=None,
+    sampler_options=None,
 ):
-    """Sample x0 ~ p_theta(x0 | labels) with the chosen sampler.
+    """Sample x0 ~ p_theta(x0 | labels, cond) with the chosen sampler.
 
-    The starting noise x_T ~ N(0, I) is drawn with ``generator`` on the schedule's
-    device; classifier-free guidance uses the all-null labels as the unconditional branch.
+    The starting noise x_T ~ N(0, I) (or ~ ``prior``) is drawn with ``generator`` on the
+    schedule's device; classifier-free guidance uses the all-null labels as the unconditional
+    branch, with ``cond`` (e.g. a vocoder's mel) in both branches.
 
     Arguments
     ---------
@@ -77,6 +81,15 @@ def sample_from_model(
         Run the network under autocast with this dtype (e.g. torch.bfloat16 on GPU).
     progress : bool
         Show a progress bar over the steps.
+    cond : dict, optional
+        Further keyword arguments of ``model`` that guidance leaves as they are, e.g.
+        ``{"mel": mel}`` for a vocoder.
+    prior : object, optional
+        Conditioned noise distribution of x_T and of the sampler's fresh draws
+        (``audiodiff.diffusion.priors``); None = N(0, I).
+    sampler_options : dict, optional
+        Extra keyword arguments of the sampler, e.g. ``{"noise_levels": "wg6", "clamp":
+        True}`` for "fast".
 
     Returns
     -------
@@ -96,6 +109,9 @@ def sample_from_model(
     sample_fn = get_sampler(sampler)
     labels = {k: v.to(device) for k, v in (labels or {}).items()}
     uncond = null_labels(labels) if labels and guidance_scale != 1.0 else None
+    cond = dict(cond or {})
+    if uncond is not None:
+        uncond = {**uncond, **cond}
 
     def network(x_t, t, **cond):
         ctx = (
@@ -109,18 +125,23 @@ def sample_from_model(
 
     denoiser = EpsDenoiser(network, schedule, prediction=prediction)
     extra = {"eta": eta} if sampler == "ddim" else {}
-    x_T = torch.randn(shape, generator=generator, device=device)
+    extra.update(sampler_options or {})
+    if prior is None:
+        x_T = torch.randn(shape, generator=generator, device=device)
+    else:
+        x_T = prior.sample(torch.zeros(shape, device=device), generator)
     with torch.no_grad():
         return sample_fn(
             denoiser,
             x_T,
             schedule,
             steps=steps,
-            cond=labels,
+            cond={**labels, **cond},
             uncond=uncond,
             guidance_scale=guidance_scale,
             generator=generator,
             clip_x0=clip_x0,
             progress=progress,
+            prior=prior,
             **extra,
         )

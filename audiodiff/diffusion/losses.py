@@ -2,7 +2,7 @@
 
 import torch
 
-from audiodiff.diffusion.forward import q_sample, randn_like
+from audiodiff.diffusion.forward import draw_noise, q_sample
 from audiodiff.diffusion.parameterization import training_target
 
 
@@ -90,11 +90,19 @@ def diffusion_loss(
     t=None,
     noise=None,
     generator=None,
+    prior=None,
 ):
     """The denoising loss E_{t, eps} || model(x_t, t) - target ||^2 (Ho et al. 2020, eq. 14).
 
     t ~ U{0, .., T-1} and eps ~ N(0, I) unless given, x_t = q_sample(schedule, x0, t, eps),
     and the target is eps, v or x0 (``training_target``), with no extra weighting.
+
+    With a noise ``prior`` N(0, Sigma), eps is drawn from it and the residual is whitened
+    before the square: E || L^{-1} (model(x_t, t) - target) ||^2, Sigma = L L^T (PriorGrad,
+    Lee et al. 2022, Algorithm 1 and Proposition 1; SpecGrad, Koizumi et al. 2022, sec. 3).
+    For eps prediction that is the papers' loss; a v or x0 residual is a per-example multiple
+    of the eps residual (v - v_hat = (eps - eps_hat) / sqrt(alpha_bar)), so the same
+    whitening applies. Any positive-definite whitening keeps E[eps | x_t] as the minimiser.
 
     Arguments
     ---------
@@ -116,6 +124,9 @@ def diffusion_loss(
         [batch, ...] noise eps; drawn if None.
     generator : torch.Generator, optional
         Drives the draws of ``t`` and ``noise``.
+    prior : object, optional
+        A conditioned noise distribution with ``sample(like, generator)`` and
+        ``whiten(residual)`` (``audiodiff.diffusion.priors``); None = N(0, I), no whitening.
 
     Returns
     -------
@@ -138,9 +149,12 @@ def diffusion_loss(
         t = torch.randint(0, schedule.num_steps, (batch,), generator=generator, device=device)
     t = t.to(x0.device)
     if noise is None:
-        noise = randn_like(x0, generator)
+        noise = draw_noise(x0, generator, prior)
     x_t = q_sample(schedule, x0, t, noise)
     output = model(x_t, t, **(cond or {}))
     alpha_bar = schedule.alpha_bar.to(x0.device)[t]
     target = training_target(prediction, x0, noise, alpha_bar)
-    return masked_mse(output, target, mask)
+    if prior is None:
+        return masked_mse(output, target, mask)
+    residual = prior.whiten(output.float() - target.float())
+    return masked_mse(residual, torch.zeros_like(residual), mask)

@@ -1,5 +1,18 @@
-"""Pretrained-model interfaces: load an experiment folder, generate audio, embed references."""
+"""Pretrained-model interfaces: load an experiment folder, generate audio, embed references.
 
+- ``SpectrogramGenerator`` / ``WaveformGenerator``: the digit recipes' generators.
+- ``DiffusionVocoder``: a trained mel vocoder (recipes/LJSpeech/vocoder) as an
+  ``audiodiff.audio.Vocoder``; ``load_vocoder(folder, mel_settings)`` loads and checks one for
+  a recipe's ``--vocoder DIR``, ``resolve_vocoder(hparams)`` does it for a loaded YAML.
+"""
+
+from audiodiff.inference.diffusion_vocoder import (
+    DiffusionVocoder,
+    VocoderMismatchError,
+    load_vocoder,
+    mel_settings_mismatch,
+    resolve_vocoder,
+)
 from audiodiff.inference.spectrogram_generator import SpectrogramGenerator
 from audiodiff.inference.style import (
     ClapAudioEncoder,
@@ -11,9 +24,14 @@ from audiodiff.inference.waveform_generator import WaveformGenerator
 
 __all__ = [
     "ClapAudioEncoder",
+    "DiffusionVocoder",
     "SpeakerEncoder",
     "SpectrogramGenerator",
     "StyleEncoder",
     "StyleEncoderInputError",
+    "VocoderMismatchError",
     "WaveformGenerator",
+    "load_vocoder",
+    "mel_settings_mismatch",
+    "resolve_vocoder",
 ]

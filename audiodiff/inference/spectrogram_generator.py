@@ -11,6 +11,7 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.checkpoints import Checkpointer
 
 from audiodiff.diffusion.generate import sample_from_model
+from audiodiff.inference.diffusion_vocoder import resolve_vocoder
 from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 
 # Keys of a training hparams file that inference must not instantiate (they write files).
@@ -101,13 +102,23 @@ class SpectrogramGenerator:
         self.sampling_model = torch.compile(net, mode="reduce-overhead") if compile else net
 
     @classmethod
-    def from_hparams(cls, source, device=None, checkpoint=None, compile=False):
+    def from_hparams(cls, source, device=None, checkpoint=None, compile=False, vocoder=None):
         """Load the experiment folder ``source`` (newest checkpoint unless one is named).
 
         ``compile=True`` samples through ``torch.compile(mode="reduce-overhead")`` (GPU).
+        ``vocoder``: a trained vocoder folder (``recipes/LJSpeech/vocoder``) or a ``Vocoder``
+        in place of the recipe's Griffin-Lim; its mel settings must match the recipe's
+        (``VocoderMismatchError``, a ValueError, says which differ). An experiment trained
+        with ``--vocoder DIR`` keeps that vocoder.
         """
         source = os.path.abspath(source)
         hparams = read_experiment_hparams(source)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if vocoder is not None:
+            hparams["vocoder"] = vocoder
+            if "vocoder" in hparams["modules"]:
+                hparams["modules"]["vocoder"] = vocoder
+        resolve_vocoder(hparams, device=device)
         save_dir = os.path.join(source, "save")
         if checkpoint is None and not glob.glob(os.path.join(save_dir, "CKPT+*")):
             raise FileNotFoundError(
@@ -128,7 +139,6 @@ class SpectrogramGenerator:
         if os.path.isfile(labels_path):
             with open(labels_path, encoding="utf-8") as f:
                 label_names = json.load(f)
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         return cls(hparams, label_names, device=device, compile=compile)
 
     # ---- labels -----------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 - ``SpectrogramUNet``: denoiser over [batch, channels, n_mels, frames] with timestep, label
   and cross-attention context conditioning.
-- ``DiffWave``, ``SaShiMi`` (+ ``S4D``): waveform denoisers over [batch, 1, samples].
+- ``DiffWave``, ``SaShiMi`` (+ ``S4D``): waveform denoisers over [batch, 1, samples];
+  ``upsample_factors(hop)``: the mel upsampler's factors of DiffWave's vocoder mode.
 - ``SpectrogramAutoencoder``: spectrogram autoencoder / VAE for latent diffusion.
 - ``SpectrogramClassifier`` (+ ``spec_augment``): evaluation classifier for generated audio.
 - ``gated_activation``: WaveNet's tanh(filter) * sigmoid(gate), backward by one Triton
@@ -20,7 +21,11 @@ from audiodiff.nets.embeddings import LabelEmbedding, TimestepEmbedding, sinusoi
 from audiodiff.nets.gated_activation_triton import gated_activation
 from audiodiff.nets.sashimi import S4D, SaShiMi
 from audiodiff.nets.unet import SpectrogramUNet
-from audiodiff.nets.waveform_conditioning import MelUpsampler, StepLabelEmbedding
+from audiodiff.nets.waveform_conditioning import (
+    MelUpsampler,
+    StepLabelEmbedding,
+    upsample_factors,
+)
 
 __all__ = [
     "CrossAttention2d",
@@ -42,4 +47,5 @@ __all__ = [
     "group_norm",
     "sinusoidal_embedding",
     "spec_augment",
+    "upsample_factors",
 ]

@@ -10,8 +10,9 @@ run time-major, [batch, samples, channels], so that every 1x1 convolution is one
 product (cuBLAS GEMM), and the dilated convolution of each layer is one matrix product too:
 its ``kernel_size`` shifted copies of the input (and the upsampled mel, in the vocoder mode)
 are concatenated along channels and multiplied by one [2C, k C (+ n_mels)] weight; on CUDA,
-layers without local conditioning skip the copies: implicit-GEMM Triton kernels read the
-shifted rows in place (:mod:`audiodiff.nets.dilated_conv_triton`). The
+implicit-GEMM Triton kernels skip the copies and read the shifted rows in place
+(:mod:`audiodiff.nets.dilated_conv_triton`), and the local conditioning (mel, label template)
+is a second product with the last columns of that weight. The
 gated activation tanh(filter) * sigmoid(gate) reads both halves of that one product (its
 backward is one Triton kernel on CUDA: :mod:`audiodiff.nets.gated_activation_triton`). The
 per-layer projections of the step embedding are one Linear for all layers. There are no
@@ -94,8 +95,10 @@ class _ResidualLayer(nn.Module):
             return a if copies == 1 else (a, a)
         if local is None:  # Triton kernels where they run
             h = dilated_linear(y, weight, bias, d, k)
-        else:
-            h = dilated_linear_reference(y, weight, bias, d, k, local)
+        else:  # the taps by the kernels, the (unshifted) local features by one more product
+            taps = k * self.channels
+            h = dilated_linear(y, weight[:, :taps], bias, d, k)
+            h = h + F.linear(local.to(h.dtype), weight[:, taps:].to(h.dtype))
         return gated_activation(h, copies)
 
 
@@ -147,12 +150,12 @@ class DiffWave(nn.Module):
         compute per step and a p times longer receptive field in samples (not in the vocoder
         mode). An audiodiff option beyond the paper.
     dilated_kernel : str
-        ``"auto"``: the dilated convolutions of layers without local conditioning run as
-        implicit-GEMM Triton kernels on CUDA (:mod:`audiodiff.nets.dilated_conv_triton`: no
-        shifted copies of the features), and as one matrix product over concatenated shifted
-        copies elsewhere, and the gated activation's backward is one Triton kernel
-        (:mod:`audiodiff.nets.gated_activation_triton`); ``"torch"``: always plain PyTorch.
-        The same function and parameters.
+        ``"auto"``: the dilated convolutions run as implicit-GEMM Triton kernels on CUDA
+        (:mod:`audiodiff.nets.dilated_conv_triton`: no shifted copies of the features; the
+        local conditioning, if any, adds a second product), and as one matrix product over
+        concatenated shifted copies elsewhere, and the gated activation's backward is one
+        Triton kernel (:mod:`audiodiff.nets.gated_activation_triton`); ``"torch"``: always
+        plain PyTorch (the concatenation form). The same function and parameters.
 
     Example
     -------
@@ -305,7 +308,29 @@ class DiffWave(nn.Module):
         bias = torch.stack([layer.output.bias[channels:] for layer in self.layers]).sum(0)
         return F.linear(torch.cat(gated, dim=-1), weight, bias)
 
-    def forward(self, x, t, mel=None, **labels):
+    def upsample_mel(self, mel, length):
+        """The mel upsampled to the waveform, time-major: [batch, length, n_mels].
+
+        It depends on the mel only, not on x_t or t: a sampler can compute it once per
+        utterance and pass it to every step as ``local_mel`` (the vocoder does).
+
+        Arguments
+        ---------
+        mel : torch.Tensor
+            [batch, n_mels, frames] (conditioning-scaled) mel spectrogram.
+        length : int
+            Waveform samples.
+
+        Returns
+        -------
+        torch.Tensor
+            [batch, length, n_mels].
+        """
+        if self.upsampler is None:
+            raise ValueError("this DiffWave takes no mel (n_mels=None)")
+        return self.upsampler(mel, length).transpose(1, 2)
+
+    def forward(self, x, t, mel=None, local_mel=None, **labels):
         """Predict the network target (eps, v or x0, decided by the caller's loss).
 
         Arguments
@@ -315,7 +340,11 @@ class DiffWave(nn.Module):
         t : torch.Tensor
             [batch] (or scalar) long or float diffusion steps.
         mel : torch.Tensor, optional
-            [batch, n_mels, frames] mel spectrogram (vocoder mode only, then required).
+            [batch, n_mels, frames] mel spectrogram (vocoder mode only, then required unless
+            ``local_mel`` is given).
+        local_mel : torch.Tensor, optional
+            [batch, samples, n_mels] the mel already upsampled (:meth:`upsample_mel`), in
+            place of ``mel``.
         **labels : torch.Tensor
             One [batch] long tensor per name in ``label_classes`` (``-1`` = no label).
 
@@ -327,8 +356,9 @@ class DiffWave(nn.Module):
         batch, _, length = x.shape
         if t.ndim == 0:
             t = t.expand(batch)
-        if (mel is None) != (self.upsampler is None):
-            want = "needs a mel spectrogram" if mel is None else "takes no mel (n_mels=None)"
+        has_mel = mel is not None or local_mel is not None
+        if has_mel == (self.upsampler is None):
+            want = "needs a mel spectrogram" if not has_mel else "takes no mel (n_mels=None)"
             raise ValueError(f"this DiffWave {want}")
         if self.template is None:
             emb = self.step_embed(t, labels)
@@ -339,8 +369,10 @@ class DiffWave(nn.Module):
         patch = self.patch_size
         steps_len = -(-length // patch)  # time steps of the layers
         local = []  # time-major local conditioning [batch, steps_len, channels]
-        if mel is not None:
-            local.append(self.upsampler(mel, length).transpose(1, 2))
+        if local_mel is not None:
+            local.append(local_mel)
+        elif mel is not None:
+            local.append(self.upsample_mel(mel, length))
         if self.template is not None:
             local.append(self.template(labels, steps_len).to(emb.dtype))
         local = torch.cat(local, dim=-1) if local else None

@@ -10,7 +10,7 @@ from torch import nn
 
 from audiodiff.nets.embeddings import LabelEmbedding, drop_labels, sinusoidal_embedding
 
-_RESERVED_NAMES = ("x", "t", "mel")
+_RESERVED_NAMES = ("x", "t", "mel", "local_mel")
 
 
 class StepLabelEmbedding(nn.Module):
@@ -202,6 +202,73 @@ class LabelTemplate(nn.Module):
             seq = part if seq is None else seq + part
         seq = F.interpolate(seq, size=length, mode="linear", align_corners=False)
         return seq.transpose(1, 2)
+
+
+def upsample_factors(hop_length, max_factor=32):
+    """Even factors whose product is ``hop_length``, for :class:`MelUpsampler`.
+
+    The fewest factors (at least two when the hop has two factors of 2, as DiffWave's
+    16 x 16 for hop 256) that are all even and at most ``max_factor``, as equal as possible
+    (the largest factor is minimised), in increasing order. Each factor needs one factor of 2,
+    so an odd hop has no such factorisation: it raises, with the nearest even hops named.
+
+    Arguments
+    ---------
+    hop_length : int
+        Samples per mel frame.
+    max_factor : int
+        Largest factor wanted (a larger one is still used when the hop has too few factors
+        of 2: hop 150 = 2 x 75 is one factor, 150).
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    ValueError
+        If ``hop_length`` is odd or below 2.
+
+    Example
+    -------
+    >>> upsample_factors(256), upsample_factors(300), upsample_factors(200), upsample_factors(128)
+    ((16, 16), (10, 30), (10, 20), (8, 16))
+    >>> upsample_factors(1024), upsample_factors(150), upsample_factors(2048)
+    ((32, 32), (150,), (8, 16, 16))
+    """
+    hop_length = int(hop_length)
+    if hop_length < 2 or hop_length % 2:
+        raise ValueError(
+            f"the mel upsampler needs an even hop length (each transposed convolution has an "
+            f"even stride), got {hop_length}; use a hop of {max(2, hop_length - 1)} or "
+            f"{hop_length + 1} samples"
+        )
+    twos, rest = 0, hop_length
+    while rest % 2 == 0:
+        twos, rest = twos + 1, rest // 2
+
+    def splits(value, count):
+        """Every way to write ``value`` as ``count`` even factors (sorted)."""
+        if count == 1:
+            return [(value,)] if value % 2 == 0 else []
+        found = []
+        for first in range(2, int(value ** (1 / count)) + 2, 2):
+            if value % first == 0:
+                rest_splits = splits(value // first, count - 1)
+                found += [(first, *more) for more in rest_splits if more[0] >= first]
+        return found
+
+    best = None
+    for count in range(min(2, twos), twos + 1):
+        options = splits(hop_length, count)
+        if not options:
+            continue
+        option = min(options, key=max)
+        if best is None or max(best) > max_factor and max(option) < max(best):
+            best = option
+        if max(best) <= max_factor:
+            break
+    return tuple(best)
 
 
 class MelUpsampler(nn.Module):

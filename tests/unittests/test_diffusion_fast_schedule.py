@@ -179,3 +179,35 @@ def test_through_sample_from_model_with_a_diffwave():
             generator=torch.Generator().manual_seed(0),
         )
         assert out.shape == (2, 1, 40) and bool(torch.isfinite(out).all())
+
+
+def test_named_schedules_and_clamping_to_the_training_range():
+    from audiodiff.diffusion.samplers import FAST_NOISE_LEVELS, WAVEGRAD_WG6_NOISE_LEVELS
+
+    assert FAST_NOISE_LEVELS["diffwave6"] == DIFFWAVE_FAST_NOISE_LEVELS
+    assert FAST_NOISE_LEVELS["wg6"] == WAVEGRAD_WG6_NOISE_LEVELS
+    # the vocoder schedule (T = 50, betas 1e-4 .. 0.05): alpha_bar_T = 0.280 > WG-6's 0.189
+    schedule = make_schedule("linear", num_steps=50, beta_start=1e-4, beta_end=0.05)
+    with pytest.raises(ValueError, match="smaller noise levels"):
+        align_noise_levels(schedule, "wg6")
+    t_align, gamma = align_noise_levels(schedule, "wg6", clamp=True)
+    assert float(t_align[-1]) == 49.0 and float(t_align[-2]) < 49.0
+    torch.testing.assert_close(
+        gamma[-1], torch.tensor(0.18911, dtype=torch.float64), rtol=1e-4, atol=0
+    )
+    named = align_noise_levels(schedule, "diffwave6")
+    torch.testing.assert_close(
+        named[0], align_noise_levels(schedule, DIFFWAVE_FAST_NOISE_LEVELS)[0]
+    )
+    with pytest.raises(ValueError, match="unknown fast schedule"):
+        align_noise_levels(schedule, "wg7")
+    x0 = torch.rand(2, 1, 6) * 2 - 1
+
+    def denoiser(x_t, t):
+        ab = interpolated_ab(schedule, t).float().view(-1, 1, 1)
+        return (x_t - ab.sqrt() * x0) / (1 - ab).sqrt()
+
+    out = sample_fast_schedule(
+        denoiser, torch.randn(2, 1, 6), schedule, noise_levels="wg6", clamp=True
+    )
+    assert out.shape == x0.shape and bool(torch.isfinite(out).all())

@@ -8,12 +8,16 @@ from hyperpyyaml import load_hyperpyyaml
 
 from audiodiff.diffusion import (
     SAMPLERS,
+    DiagonalNoise,
+    FilteredNoise,
+    StandardGaussianPrior,
     get_sampler,
     make_schedule,
     sample_ddim,
     sample_ddpm,
     sample_dpm_solver,
 )
+from audiodiff.diffusion.samplers import sample_fast_schedule
 
 MU, S = 0.5, 0.3  # data distribution x0 ~ N(MU, S^2), independently per dimension
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -25,6 +29,35 @@ FAST_CASES = [
     ("dpm_solver", sample_dpm_solver, {"steps": 10}),
 ]
 FAST_IDS = [case[0] for case in FAST_CASES]
+PRIORS = ["none", "standard", "priorgrad", "specgrad"]
+
+
+def noise_prior(name, like):
+    """A conditioned noise distribution for samples shaped like ``like`` (the contract must
+    hold under every prior): None, N(0, I), a per-frame diagonal std (PriorGrad's form) or a
+    time-varying filter (SpecGrad's form), with fixed random statistics."""
+    g = torch.Generator().manual_seed(123)
+    batch = like.shape[0]
+    if name == "none":
+        return None
+    if name == "standard":
+        return StandardGaussianPrior()
+    if name == "priorgrad":
+        return DiagonalNoise(0.1 + 2 * torch.rand(batch, 4, generator=g), hop_length=2)
+    if name == "specgrad":
+        gain = (0.2 + 2 * torch.rand(batch, 5, 4, generator=g)) * torch.exp(
+            1j * torch.rand(batch, 5, 4, generator=g)
+        )
+        return FilteredNoise(gain, n_fft=8, hop_length=2, win_length=8, window=torch.hann_window(8))
+    raise ValueError(name)
+
+
+def draw_x_T(prior, shape, dtype=torch.float32, device="cpu", seed=None):
+    like = torch.zeros(shape, dtype=dtype, device=device)
+    generator = None if seed is None else torch.Generator().manual_seed(seed)
+    if prior is None:
+        return torch.randn(shape, generator=generator).to(dtype=dtype, device=device)
+    return prior.sample(like, generator)
 
 
 def _ab(schedule, t, x):
@@ -87,24 +120,35 @@ def test_samples_match_gaussian_data(kind, sampler, kwargs, std_tol):
     assert abs(float(x0.std()) - S) < std_tol
 
 
+@pytest.mark.parametrize("prior_name", PRIORS)
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("name, sampler, kwargs", FAST_CASES, ids=FAST_IDS)
-def test_shape_dtype_device_kept(name, sampler, kwargs, dtype, device):
+def test_shape_dtype_device_kept(name, sampler, kwargs, dtype, device, prior_name):
     schedule = make_schedule("cosine", num_steps=100).to(device)
-    x_T = torch.randn(2, 1, 4, 6, dtype=dtype, device=device)
-    out = sampler(gaussian_denoiser(schedule), x_T, schedule, **kwargs)
+    prior = noise_prior(prior_name, torch.zeros(2, 1, 4, 6))
+    x_T = draw_x_T(prior, (2, 1, 4, 6), dtype, device)
+    out = sampler(gaussian_denoiser(schedule), x_T, schedule, prior=prior, **kwargs)
     assert out.shape == x_T.shape and out.dtype == dtype and out.device == x_T.device
     assert bool(torch.isfinite(out).all())
 
 
+@pytest.mark.parametrize("prior_name", PRIORS)
 @pytest.mark.parametrize("name, sampler, kwargs", FAST_CASES, ids=FAST_IDS)
-def test_same_seed_same_output(name, sampler, kwargs):
+def test_same_seed_same_output(name, sampler, kwargs, prior_name):
     schedule = make_schedule("cosine", num_steps=100)
-    x_T = torch.randn(3, 5)
+    prior = noise_prior(prior_name, torch.zeros(3, 5))
+    x_T = draw_x_T(prior, (3, 5), seed=0)
     denoiser = gaussian_denoiser(schedule)
     outs = [
-        sampler(denoiser, x_T, schedule, generator=torch.Generator().manual_seed(seed), **kwargs)
+        sampler(
+            denoiser,
+            x_T,
+            schedule,
+            generator=torch.Generator().manual_seed(seed),
+            prior=prior,
+            **kwargs,
+        )
         for seed in (1, 1, 2)
     ]
     assert torch.equal(outs[0], outs[1])
@@ -112,13 +156,15 @@ def test_same_seed_same_output(name, sampler, kwargs):
     assert torch.equal(outs[0], outs[2]) == deterministic
 
 
+@pytest.mark.parametrize("prior_name", PRIORS)
 @pytest.mark.parametrize("name, sampler, kwargs", FAST_CASES, ids=FAST_IDS)
 @pytest.mark.parametrize("kind", ["cosine", "linear"])
-def test_true_x0_denoiser_recovers_x0(name, sampler, kwargs, kind):
+def test_true_x0_denoiser_recovers_x0(name, sampler, kwargs, kind, prior_name):
     schedule = make_schedule(kind, num_steps=1000)
     x0 = torch.rand(3, 2, 5) * 2 - 1
-    x_T = torch.randn(3, 2, 5)
-    out = sampler(true_x0_denoiser(schedule, x0), x_T, schedule, **kwargs)
+    prior = noise_prior(prior_name, x0)
+    x_T = draw_x_T(prior, (3, 2, 5), seed=0)
+    out = sampler(true_x0_denoiser(schedule, x0), x_T, schedule, prior=prior, **kwargs)
     torch.testing.assert_close(out, x0, rtol=1e-4, atol=1e-4)
 
 
@@ -183,19 +229,27 @@ def test_convergence_order_to_exact_ode_map(sampler, order):
     assert 2**order * 0.8 < ratio < 2**order * 1.25
 
 
+@pytest.mark.parametrize("prior_name", PRIORS)
 @pytest.mark.parametrize("name, sampler, kwargs", FAST_CASES, ids=FAST_IDS)
-def test_clip_x0_and_callback(name, sampler, kwargs):
+def test_clip_x0_and_callback(name, sampler, kwargs, prior_name):
     schedule = make_schedule("cosine", num_steps=100)
     seen = []
+    prior = noise_prior(prior_name, torch.zeros(50, 2))
 
     def callback(n, x_t, x0):
         seen.append(n)
         assert x_t.shape == x0.shape == (50, 2)
         assert float(x0.abs().max()) <= 0.6 + 1e-6
 
-    x_T = torch.randn(50, 2, generator=torch.Generator().manual_seed(0))
+    x_T = draw_x_T(prior, (50, 2), seed=0)
     out = sampler(
-        gaussian_denoiser(schedule), x_T, schedule, clip_x0=0.6, callback=callback, **kwargs
+        gaussian_denoiser(schedule),
+        x_T,
+        schedule,
+        clip_x0=0.6,
+        callback=callback,
+        prior=prior,
+        **kwargs,
     )
     assert seen == list(range(kwargs["steps"]))
     assert float(out.abs().max()) <= 0.6 + 1e-4
@@ -213,15 +267,23 @@ class CondDenoiser:
         return 0.5 * x_t + 0.1 * label.to(x_t.dtype)[:, None]
 
 
+@pytest.mark.parametrize("prior_name", PRIORS)
 @pytest.mark.parametrize("name, sampler, kwargs", FAST_CASES, ids=FAST_IDS)
-def test_guidance(name, sampler, kwargs):
+def test_guidance(name, sampler, kwargs, prior_name):
     schedule = make_schedule("cosine", num_steps=100)
-    x_T = torch.randn(4, 3)
+    prior = noise_prior(prior_name, torch.zeros(4, 3))
+    x_T = draw_x_T(prior, (4, 3), seed=0)
     cond, uncond = {"label": torch.tensor([0, 1, 2, 3])}, {"label": torch.full((4,), -1)}
 
     def run(denoiser, **extra):
         return sampler(
-            denoiser, x_T, schedule, generator=torch.Generator().manual_seed(0), **kwargs, **extra
+            denoiser,
+            x_T,
+            schedule,
+            generator=torch.Generator().manual_seed(0),
+            prior=prior,
+            **kwargs,
+            **extra,
         )
 
     plain = run(CondDenoiser(), cond=cond)
@@ -239,6 +301,87 @@ def test_guidance(name, sampler, kwargs):
 
     torch.testing.assert_close(guided, run(by_hand))
     assert not torch.allclose(guided, plain)
+
+
+# Under a diagonal prior eps ~ N(0, diag(sigma^2)), sigma per dimension d: for x_t = a x0 + s eps,
+# E[eps | x_t] = s sigma^2 (x_t - a MU) / (ab S^2 + (1 - ab) sigma^2). Dividing dimension d by
+# sigma_d gives the isotropic problem with data N(MU / sigma_d, (S / sigma_d)^2), so every
+# sampler, fed x_T and its fresh noise from the prior, must return sigma_d times its isotropic
+# result on that problem, draw for draw.
+PRIOR_SIGMAS = torch.tensor([0.5, 1.0, 2.0])
+
+
+def diagonal_gaussian_denoiser(schedule, sigma, mu=MU, s=S):
+    def denoiser(x_t, t):
+        ab = _ab(schedule, t, x_t)
+        var = sigma.to(x_t) ** 2
+        return (1 - ab).sqrt() * var * (x_t - ab.sqrt() * mu) / (ab * s**2 + (1 - ab) * var)
+
+    return denoiser
+
+
+@pytest.mark.parametrize("name, sampler, kwargs", FAST_CASES, ids=FAST_IDS)
+def test_diagonal_prior_equals_rescaled_isotropic_sampling(name, sampler, kwargs):
+    schedule = make_schedule("cosine", num_steps=100)
+    sigma = PRIOR_SIGMAS
+    prior = DiagonalNoise(sigma.expand(6, -1), hop_length=1)
+    x_T = prior.sample(torch.zeros(6, 3), torch.Generator().manual_seed(0))
+    out = sampler(
+        diagonal_gaussian_denoiser(schedule, sigma),
+        x_T,
+        schedule,
+        prior=prior,
+        generator=torch.Generator().manual_seed(1),
+        **kwargs,
+    )
+    one = torch.ones(3)
+    isotropic = sampler(
+        diagonal_gaussian_denoiser(schedule, one, mu=MU / sigma, s=S / sigma),
+        x_T / sigma,
+        schedule,
+        generator=torch.Generator().manual_seed(1),
+        **kwargs,
+    )
+    torch.testing.assert_close(out, sigma * isotropic, rtol=1e-5, atol=1e-6)
+
+
+def test_full_ddpm_samples_match_gaussian_data_under_a_diagonal_prior():
+    """The full chain's distribution (4000 x 3 draws; tolerances as the isotropic test's): it
+    fails when the fresh noise is white instead of the prior's."""
+    schedule = make_schedule("cosine", num_steps=1000)
+    prior = DiagonalNoise(PRIOR_SIGMAS.expand(4000, -1), hop_length=1)
+    denoiser = diagonal_gaussian_denoiser(schedule, PRIOR_SIGMAS)
+    generator = torch.Generator().manual_seed(0)
+    x_T = prior.sample(torch.zeros(4000, 3), generator)
+    x0 = sample_ddpm(denoiser, x_T, schedule, generator=generator, prior=prior)
+    torch.testing.assert_close(x0.mean(0), torch.full((3,), MU), atol=0.015, rtol=0)
+    torch.testing.assert_close(x0.std(0), torch.full((3,), S), atol=0.01, rtol=0)  # -0.004 max
+    white = sample_ddpm(denoiser, x_T, schedule, generator=generator)
+    assert float((white.std(0) - S).abs().max()) > 0.1  # measured 0.30 and -0.15
+
+
+def test_fast_schedule_under_each_prior():
+    schedule = make_schedule("linear", num_steps=50, beta_start=1e-4, beta_end=0.05)
+    x0 = torch.rand(3, 1, 8) * 2 - 1
+
+    def denoiser(x_t, t):  # x0 is the exact answer at the aligned fractional steps
+        root = schedule.alpha_bar.double().sqrt()
+        low = t.floor().long().clamp(0, len(root) - 2)
+        ab = (torch.lerp(root[low], root[low + 1], t.double() - low) ** 2).float()
+        ab = ab.view(-1, 1, 1)
+        return (x_t - ab.sqrt() * x0) / (1 - ab).sqrt()
+
+    for prior_name in PRIORS:
+        prior = noise_prior(prior_name, x0)
+        x_T = draw_x_T(prior, x0.shape, seed=1)
+        runs = [
+            sample_fast_schedule(
+                denoiser, x_T, schedule, prior=prior, generator=torch.Generator().manual_seed(s)
+            )
+            for s in (0, 0)
+        ]
+        torch.testing.assert_close(runs[0], x0, rtol=1e-4, atol=1e-4)
+        assert torch.equal(runs[0], runs[1])
 
 
 def test_get_sampler_and_yaml():

@@ -1,6 +1,8 @@
 """DiffWave: shapes in every mode, the GEMM form of the dilated convolution, the receptive
 field, label / mel conditioning, parity of size with SpeechBrain's DiffWave, bf16, compile."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -211,3 +213,34 @@ def test_fused_skip_product_equals_per_layer_skip_sum(kwargs):
     torch.testing.assert_close(out_b, out_a)
     for name, grad in grads_a.items():
         torch.testing.assert_close(grads_b[name], grad, msg=name)
+
+
+def test_cached_upsampled_mel_equals_the_mel():
+    vocoder = tiny(n_mels=6, upsample_factors=(2, 4))
+    torch.nn.init.normal_(vocoder.output_projection.weight)
+    x, t, mel = torch.randn(2, 1, 75), torch.tensor([1, 30]), torch.randn(2, 6, 10)
+    local = vocoder.upsample_mel(mel, 75)
+    assert local.shape == (2, 75, 6)
+    torch.testing.assert_close(vocoder(x, t, local_mel=local), vocoder(x, t, mel=mel))
+    with pytest.raises(ValueError, match="needs a mel"):
+        vocoder(x, t)
+    with pytest.raises(ValueError, match="takes no mel"):
+        tiny()(x, t, local_mel=local)
+
+
+@pytest.mark.parametrize("hop", [256, 300, 200, 128, 160, 120, 2048, 150, 2])
+def test_upsample_factors_multiply_to_any_even_hop(hop):
+    from audiodiff.nets import MelUpsampler, upsample_factors
+
+    factors = upsample_factors(hop)
+    assert math.prod(factors) == hop and all(f % 2 == 0 for f in factors)
+    assert list(factors) == sorted(factors)
+    up = MelUpsampler(factors)
+    assert up(torch.randn(1, 3, 5), length=5 * hop).shape == (1, 3, 5 * hop)
+
+
+def test_upsample_factors_refuse_an_odd_hop():
+    from audiodiff.nets import upsample_factors
+
+    with pytest.raises(ValueError, match="even hop length.*got 275.*274 or 276"):
+        upsample_factors(275)

@@ -1,6 +1,6 @@
 """DDIM sampling (Song et al. 2021), deterministic (eta = 0) or stochastic."""
 
-from audiodiff.diffusion.forward import randn_like
+from audiodiff.diffusion.forward import draw_noise
 from audiodiff.diffusion.samplers.common import predict, sampling_timesteps, step_indices
 
 
@@ -18,6 +18,7 @@ def sample_ddim(
     clip_x0=None,
     callback=None,
     progress=False,
+    prior=None,
 ):
     """DDIM update on respaced steps (Song et al. 2021, eq. 12, sigma from eq. 16).
 
@@ -59,6 +60,11 @@ def sample_ddim(
         predicted x0.
     progress : bool
         Show a tqdm progress bar.
+    prior : object, optional
+        Noise distribution of every fresh draw z (a noise prior's ``condition(...)``, e.g.
+        PriorGrad's or SpecGrad's; see ``audiodiff.diffusion.priors``): z ~ N(0, Sigma) with
+        the same update, since it is linear in eps and x0. None = N(0, I). Draw ``x`` from
+        the same distribution.
 
     Returns
     -------
@@ -88,5 +94,5 @@ def sample_ddim(
             callback(n, x, x0)
         x = x0_coef[i] * x0 + eps_coef[i] * eps
         if eta > 0 and i > 0:
-            x = x + sigma[i] * randn_like(x, generator)
+            x = x + sigma[i] * draw_noise(x, generator, prior)
     return x

@@ -1,6 +1,6 @@
 """DDPM ancestral sampling (Ho et al. 2020), full or respaced (Nichol & Dhariwal 2021)."""
 
-from audiodiff.diffusion.forward import randn_like
+from audiodiff.diffusion.forward import draw_noise
 from audiodiff.diffusion.samplers.common import predict, sampling_timesteps, step_indices
 
 
@@ -17,6 +17,7 @@ def sample_ddpm(
     clip_x0=None,
     callback=None,
     progress=False,
+    prior=None,
 ):
     """Ancestral sampling of p_theta(x_{t-1} | x_t) (Ho et al. 2020, Algorithm 2, eq. 11).
 
@@ -60,6 +61,11 @@ def sample_ddpm(
         predicted x0.
     progress : bool
         Show a tqdm progress bar.
+    prior : object, optional
+        Noise distribution of every fresh draw z (a noise prior's ``condition(...)``, e.g.
+        PriorGrad's or SpecGrad's; see ``audiodiff.diffusion.priors``): z ~ N(0, Sigma) with
+        the same update, since it is linear in eps and x0. None = N(0, I). Draw ``x`` from
+        the same distribution.
 
     Returns
     -------
@@ -93,5 +99,5 @@ def sample_ddpm(
             callback(n, x, x0)
         x = inv_sqrt_alpha[i] * (x - eps_coef[i] * eps)
         if i > 0:
-            x = x + sigma[i] * randn_like(x, generator)
+            x = x + sigma[i] * draw_noise(x, generator, prior)
     return x

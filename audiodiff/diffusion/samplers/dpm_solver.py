@@ -18,6 +18,7 @@ def sample_dpm_solver(
     clip_x0=None,
     callback=None,
     progress=False,
+    prior=None,
 ):
     """Multistep second-order solver of the diffusion ODE in x0 prediction (Algorithm 2).
 
@@ -62,6 +63,11 @@ def sample_dpm_solver(
         predicted x0.
     progress : bool
         Show a tqdm progress bar.
+    prior : object, optional
+        The noise prior of ``x`` (see ``audiodiff.diffusion.priors``). The solver draws no
+        noise, and its update is the same under N(0, Sigma): the probability-flow ODE written
+        with eps_hat = -sigma_t Sigma grad log p_t is unchanged. Accepted for the shared
+        sampler signature; unused.
 
     Returns
     -------

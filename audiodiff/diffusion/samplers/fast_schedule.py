@@ -3,14 +3,48 @@ noise schedule whose levels are aligned to fractional training steps."""
 
 import torch
 
-from audiodiff.diffusion.forward import randn_like
+from audiodiff.diffusion.forward import draw_noise
 from audiodiff.diffusion.samplers.common import predict, step_indices
 
-# The 6-step schedule of DiffWave's fast sampling (paper, Appendix B; lmnt-com/diffwave).
+# The 6-step schedule of DiffWave's fast sampling (paper, Appendix B; lmnt-com/diffwave), also
+# PriorGrad's "PG-6".
 DIFFWAVE_FAST_NOISE_LEVELS = (1e-4, 1e-3, 1e-2, 5e-2, 0.2, 0.5)
+# WaveGrad's 6-iteration schedule "WG-6" (Chen et al. 2021, found by grid search; the schedule
+# SpecGrad's 6-step results use). It ends at gamma = 0.189, noisier than a T = 50 training
+# schedule with betas 1e-4 .. 0.05 (alpha_bar_T = 0.280): use it there with ``clamp=True``.
+WAVEGRAD_WG6_NOISE_LEVELS = (7e-6, 1.4e-4, 2.1e-3, 2.8e-2, 0.35, 0.7)
+FAST_NOISE_LEVELS = {"diffwave6": DIFFWAVE_FAST_NOISE_LEVELS, "wg6": WAVEGRAD_WG6_NOISE_LEVELS}
+"""Named short schedules: ``noise_levels="wg6"`` in :func:`sample_fast_schedule`."""
 
 
-def align_noise_levels(schedule, noise_levels):
+def resolve_noise_levels(noise_levels):
+    """The betas of a short schedule given by name (``FAST_NOISE_LEVELS``) or as a sequence.
+
+    Arguments
+    ---------
+    noise_levels : str or sequence of float
+        ``"diffwave6"``, ``"wg6"``, or the betas themselves.
+
+    Returns
+    -------
+    tuple of float
+
+    Example
+    -------
+    >>> resolve_noise_levels("wg6")[-1]
+    0.7
+    """
+    if isinstance(noise_levels, str):
+        if noise_levels not in FAST_NOISE_LEVELS:
+            raise ValueError(
+                f"unknown fast schedule {noise_levels!r}; choose one of "
+                f"{sorted(FAST_NOISE_LEVELS)} or pass the betas"
+            )
+        return FAST_NOISE_LEVELS[noise_levels]
+    return tuple(float(b) for b in noise_levels)
+
+
+def align_noise_levels(schedule, noise_levels, clamp=False):
     """Fractional training steps t_s whose noise level matches the short schedule's.
 
     The short schedule's betas ``noise_levels`` give gamma_s = prod_{i <= s} (1 - beta_i).
@@ -18,14 +52,19 @@ def align_noise_levels(schedule, noise_levels):
     alpha_bar_t, and t_s = t + (sqrt(alpha_bar_t) - sqrt(gamma_s)) /
     (sqrt(alpha_bar_t) - sqrt(alpha_bar_{t+1})) (DiffWave, Appendix B): sqrt(alpha_bar) is
     interpolated linearly between steps. A level just below the first step's noise is put
-    at t = 0.
+    at t = 0. With ``clamp``, levels noisier than the last training step are put at t = T-1
+    (the network is told its noisiest step; the update still uses the short schedule's own
+    gamma), instead of raising.
 
     Arguments
     ---------
     schedule : NoiseSchedule
         The training schedule (T steps).
-    noise_levels : sequence of float
-        The short schedule's betas, increasing, each in (0, 1).
+    noise_levels : sequence of float or str
+        The short schedule's betas, increasing, each in (0, 1), or a name of
+        ``FAST_NOISE_LEVELS``.
+    clamp : bool
+        Put levels beyond the training schedule's noisiest step at t = T-1 (else raise).
 
     Returns
     -------
@@ -47,16 +86,17 @@ def align_noise_levels(schedule, noise_levels):
     >>> [round(v, 2) for v in t.tolist()]
     [0.0, 3.2, 13.43, 33.82, 73.98, 138.08]
     """
-    betas = torch.as_tensor(noise_levels, dtype=torch.float64).flatten()
+    betas = torch.as_tensor(resolve_noise_levels(noise_levels), dtype=torch.float64).flatten()
     if len(betas) == 0 or not bool(((betas > 0) & (betas < 1)).all()):
         raise ValueError(f"noise levels must be non-empty and in (0, 1), got {list(noise_levels)}")
     gamma = torch.cumprod(1 - betas, dim=0)
     root = schedule.alpha_bar.detach().double().cpu().sqrt()  # decreasing in t
     target = gamma.sqrt()
-    if float(target[-1]) < float(root[-1]) * (1 - 1e-6):
+    if not clamp and float(target[-1]) < float(root[-1]) * (1 - 1e-6):
         raise ValueError(
             f"the fast schedule ends at alpha_bar {float(gamma[-1]):.4g}, below the training "
-            f"schedule's last alpha_bar {float(root[-1] ** 2):.4g}: choose smaller noise levels"
+            f"schedule's last alpha_bar {float(root[-1] ** 2):.4g}: choose smaller noise levels "
+            "(or clamp them to the last step)"
         )
     # t = number of training steps with sqrt(alpha_bar) > target, minus one (bracket start)
     upper = torch.searchsorted(-root, -target, right=False)  # first index with root <= target
@@ -73,6 +113,7 @@ def sample_fast_schedule(
     *,
     steps=None,
     noise_levels=DIFFWAVE_FAST_NOISE_LEVELS,
+    clamp=False,
     cond=None,
     uncond=None,
     guidance_scale=1.0,
@@ -80,6 +121,7 @@ def sample_fast_schedule(
     clip_x0=None,
     callback=None,
     progress=False,
+    prior=None,
 ):
     """Ancestral sampling on a short noise schedule with aligned steps (DiffWave, Algorithm 2).
 
@@ -107,8 +149,12 @@ def sample_fast_schedule(
         The training schedule (T steps).
     steps : int, optional
         Must be None or ``len(noise_levels)`` (the schedule fixes the step count).
-    noise_levels : sequence of float
-        The short schedule's betas (default: DiffWave's 6 levels).
+    noise_levels : sequence of float or str
+        The short schedule's betas (default: DiffWave's 6 levels), or a name of
+        ``FAST_NOISE_LEVELS`` ("diffwave6", "wg6").
+    clamp : bool
+        Levels noisier than the training schedule's last step run at t = T-1 (see
+        :func:`align_noise_levels`); needed for "wg6" on a T = 50, beta_end 0.05 schedule.
     cond, uncond : dict, optional
         Conditional / null keyword arguments of ``denoiser`` (see ``guided_eps``).
     guidance_scale : float
@@ -121,6 +167,11 @@ def sample_fast_schedule(
         ``callback(n, x_t, x0)`` at step n = 0 .. S-1, with the step's input and predicted x0.
     progress : bool
         Show a tqdm progress bar.
+    prior : object, optional
+        Noise distribution of every fresh draw z (a noise prior's ``condition(...)``, e.g.
+        PriorGrad's or SpecGrad's; see ``audiodiff.diffusion.priors``): z ~ N(0, Sigma) with
+        the same update, since it is linear in eps and x0. None = N(0, I). Draw ``x`` from
+        the same distribution.
 
     Returns
     -------
@@ -134,13 +185,14 @@ def sample_fast_schedule(
     >>> sample_fast_schedule(denoiser, torch.randn(2, 3), make_schedule("linear", 200)).shape
     torch.Size([2, 3])
     """
+    noise_levels = resolve_noise_levels(noise_levels)
     num_levels = len(noise_levels)
     if steps is not None and steps != num_levels:
         raise ValueError(
             f"the fast schedule has {num_levels} noise levels, so steps must be None or "
             f"{num_levels} (got {steps}); pass other noise_levels to change it"
         )
-    t_align, gamma = align_noise_levels(schedule, noise_levels)
+    t_align, gamma = align_noise_levels(schedule, noise_levels, clamp=clamp)
     betas = torch.as_tensor(noise_levels, dtype=torch.float64)
     gamma_prev = torch.cat([gamma.new_ones(1), gamma[:-1]])
     eps_coef = (betas / (1 - gamma).sqrt()).to(device=x.device, dtype=x.dtype)
@@ -157,5 +209,5 @@ def sample_fast_schedule(
             callback(n, x, x0)
         x = inv_sqrt_alpha[i] * (x - eps_coef[i] * eps)
         if i > 0:
-            x = x + sigma[i] * randn_like(x, generator)
+            x = x + sigma[i] * draw_noise(x, generator, prior)
     return x

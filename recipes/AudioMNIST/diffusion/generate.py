@@ -8,6 +8,7 @@ Usage
 -----
 python generate.py results/digit_diffusion/1986 --digits 0 7 --speakers 2 --num 4 --out samples
 python generate.py EXP --num 50 --sampler dpm_solver --steps 20 --guidance_scale 2 --out DIR
+python generate.py EXP --num 4 --vocoder results/fsdd_specgrad/1986 --out DIR   # not Griffin-Lim
 
 Writes ``DIR/wav/digit7_spk2_000.wav`` ... and ``DIR/spectrograms.png``.
 """
@@ -33,6 +34,9 @@ def parse_args(argv):
     parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the network (GPU)")
+    parser.add_argument(
+        "--vocoder", help="a trained vocoder folder (recipes/LJSpeech/vocoder) for Griffin-Lim"
+    )
     return parser.parse_args(argv)
 
 
@@ -40,7 +44,7 @@ def main(argv):
     args = parse_args(argv)
     try:
         generator = SpectrogramGenerator.from_hparams(
-            args.experiment, device=args.device, compile=args.compile
+            args.experiment, device=args.device, compile=args.compile, vocoder=args.vocoder
         )
         start = time.time()
         result = generator.generate(

@@ -14,6 +14,7 @@ python train.py hparams/train.yaml --dataset audiomnist --data_folder /path/to/A
 python train.py hparams/train.yaml --digit_conditioned true --debug   # a few batches
 python train.py hparams/train_latent.yaml --digit_conditioned true     # both stages
 python train.py hparams/train_latent.yaml --stage diffusion --autoencoder_folder EXP
+python train.py hparams/train.yaml --digit_conditioned true --vocoder results/fsdd_specgrad/1986
 
 Then: python generate.py results/digit_diffusion/1986 --digits 0 7 --num 4 --out samples/
 """
@@ -35,6 +36,7 @@ from audiodiff.data import (
     prepare_audiomnist,
     prepare_fsdd,
 )
+from audiodiff.inference import resolve_vocoder
 from audiodiff.training import DiffusionBrain, NonFiniteLossError
 from audiodiff.training.latent_brain import (
     AutoencoderBrain,
@@ -143,6 +145,10 @@ def main(argv):
         with open(hparams_file, encoding="utf-8") as fin:
             hparams = load_hyperpyyaml(fin, overrides)
 
+    try:  # --vocoder DIR: a trained vocoder (recipes/LJSpeech/vocoder) replaces Griffin-Lim
+        resolve_vocoder(hparams)
+    except (FileNotFoundError, ValueError) as err:
+        sys.exit(f"error: --vocoder: {err}")
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
