@@ -10,7 +10,13 @@ speaker, phonemes) read the real layouts; ``audiodiff.data.synth`` builds synthe
 
 from audiodiff.data.audiomnist import HF_DATASET, prepare_audiomnist, write_hf_dataset
 from audiodiff.data.errors import DataFolderError
-from audiodiff.data.features import compute_features, features_cache_key
+from audiodiff.data.features import (
+    compute_features,
+    compute_mel_sequences,
+    dequantize_db,
+    features_cache_key,
+    quantize_db,
+)
 from audiodiff.data.fsdd import BUNDLED_FSDD, find_fsdd_recordings, prepare_fsdd
 from audiodiff.data.ljspeech import BUNDLED_LJSPEECH, prepare_ljspeech, split_by_fraction
 from audiodiff.data.manifest import read_manifest, scan_audio_files, write_manifest
@@ -25,6 +31,8 @@ __all__ = [
     "DataFolderError",
     "HF_DATASET",
     "compute_features",
+    "compute_mel_sequences",
+    "dequantize_db",
     "features_cache_key",
     "find_fsdd_recordings",
     "prepare_audiomnist",
@@ -32,6 +40,7 @@ __all__ = [
     "prepare_ljspeech",
     "prepare_sc09",
     "prepare_vctk",
+    "quantize_db",
     "read_manifest",
     "scan_audio_files",
     "split_by_fraction",

@@ -35,6 +35,8 @@ def sample_from_model(
     *,
     prediction="v",
     labels=None,
+    cond=None,
+    uncond=None,
     sampler="dpm_solver",
     steps=20,
     guidance_scale=1.0,
@@ -47,7 +49,10 @@ def sample_from_model(
     """Sample x0 ~ p_theta(x0 | labels) with the chosen sampler.
 
     The starting noise x_T ~ N(0, I) is drawn with ``generator`` on the schedule's
-    device; classifier-free guidance uses the all-null labels as the unconditional branch.
+    device; classifier-free guidance uses the all-null labels as the unconditional branch,
+    unless the conditioning is given explicitly as ``cond`` / ``uncond`` (any keyword
+    arguments of ``model``; ``uncond`` a list for one guidance scale per condition, see
+    ``guided_eps``).
 
     Arguments
     ---------
@@ -61,12 +66,18 @@ def sample_from_model(
         What the network predicts: "eps", "v" or "x0".
     labels : dict, optional
         Label name -> [n] long tensor (-1 = no label).
+    cond : dict, optional
+        Explicit conditional keyword arguments of ``model`` (tensors with n rows); replaces
+        ``labels``.
+    uncond : dict or list of dict, optional
+        The null branch(es) for ``cond`` (see ``guided_eps``); None with ``cond``: no
+        guidance.
     sampler : str
         "ddpm", "ddim" or "dpm_solver".
     steps : int
         Number of sampling steps (None with "ddpm" = the full chain).
-    guidance_scale : float
-        Classifier-free guidance scale (1 = no guidance).
+    guidance_scale : float or list of float
+        Classifier-free guidance scale (1 = no guidance); a list with a list ``uncond``.
     eta : float
         DDIM stochasticity (only used by "ddim").
     clip_x0 : float, optional
@@ -94,8 +105,11 @@ def sample_from_model(
     """
     device = schedule.alpha_bar.device
     sample_fn = get_sampler(sampler)
-    labels = {k: v.to(device) for k, v in (labels or {}).items()}
-    uncond = null_labels(labels) if labels and guidance_scale != 1.0 else None
+    if cond is None:
+        cond = {k: v.to(device) for k, v in (labels or {}).items()}
+        uncond = null_labels(cond) if cond and guidance_scale != 1.0 else None
+    elif labels:
+        raise ValueError("pass labels or cond, not both")
 
     def network(x_t, t, **cond):
         ctx = (
@@ -116,7 +130,7 @@ def sample_from_model(
             x_T,
             schedule,
             steps=steps,
-            cond=labels,
+            cond=cond,
             uncond=uncond,
             guidance_scale=guidance_scale,
             generator=generator,
