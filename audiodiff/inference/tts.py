@@ -278,8 +278,15 @@ class TTS:
         mel = self.hparams["mel"].to(self.device)
         return amplitude_to_db(mel(wav.to(self.device).unsqueeze(0)))[0].cpu()
 
-    def _item(self, text=None, reference=None, speaker=None, source=None,
-              reference_sample_rate=None, source_sample_rate=None):
+    def _item(
+        self,
+        text=None,
+        reference=None,
+        speaker=None,
+        source=None,
+        reference_sample_rate=None,
+        source_sample_rate=None,
+    ):
         """One ``TTSDataset``-like item for a request (errors as ``TTSInputError``)."""
         hp = self.hparams
         min_seconds = float(hp.get("min_reference_seconds", 0.1))
@@ -287,8 +294,9 @@ class TTS:
         if self.route == "spectrogram":
             if source is None:
                 raise TTSInputError("this model converts voices: give a source recording")
-            wav, _ = read_recording(source, self.sample_rate, "source", min_seconds,
-                                    source_sample_rate)
+            wav, _ = read_recording(
+                source, self.sample_rate, "source", min_seconds, source_sample_rate
+            )
             item["mel_db"] = self.mel_db(wav)
         else:
             if not isinstance(text, str) or not text.strip():
@@ -315,15 +323,17 @@ class TTS:
         if reference is None:
             raise TTSInputError("give a reference recording of the target voice")
         if source_kind == "reference":
-            wav, _ = read_recording(reference, self.sample_rate, "reference", min_seconds,
-                                    reference_sample_rate)
+            wav, _ = read_recording(
+                reference, self.sample_rate, "reference", min_seconds, reference_sample_rate
+            )
             ref = self.mel_db(wav)
             max_ref = int(hp.get("max_reference_frames", ref.shape[-1]))
             item["ref_mel_db"] = ref[:, :max_ref]
         else:
             rate = self.style_encoder.sample_rate
-            wav, _ = read_recording(reference, rate, "reference", min_seconds,
-                                    reference_sample_rate)
+            wav, _ = read_recording(
+                reference, rate, "reference", min_seconds, reference_sample_rate
+            )
             try:
                 item["speaker_embedding"] = self.style_encoder.embed_wav(wav, rate).float().cpu()
             except Exception as err:  # StyleEncoderInputError and kin: one line
@@ -333,8 +343,18 @@ class TTS:
 
     # ---- synthesis --------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, items, *, guidance_scale=None, speaker_guidance_scale=None, steps=None,
-                 sampler=None, length_scale=None, seed=0, batch_size=64):
+    def generate(
+        self,
+        items,
+        *,
+        guidance_scale=None,
+        speaker_guidance_scale=None,
+        steps=None,
+        sampler=None,
+        length_scale=None,
+        seed=0,
+        batch_size=64,
+    ):
         """Synthesise a list of request items (from ``_item``): (mel_db list, wav list)."""
         hp = self.hparams
         generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -349,7 +369,7 @@ class TTS:
                 schedule=self.modules["schedule"],
                 vocoder=self.vocoder,
                 n_mels=hp["n_mels"],
-                length_scale=hp["length_scale"] if length_scale is None else length_scale,
+                length_scale=hp.get("length_scale", 1.0) if length_scale is None else length_scale,
                 max_frames=hp["max_frames"],
                 prediction=hp["prediction"],
                 sampler=sampler or hp["sampler"],
@@ -369,8 +389,17 @@ class TTS:
             wavs += wav
         return mels, wavs
 
-    def synthesize(self, text, reference_wav=None, *, speaker=None, reference_sample_rate=None,
-                   guidance_scale=None, speaker_guidance_scale=None, **kwargs):
+    def synthesize(
+        self,
+        text,
+        reference_wav=None,
+        *,
+        speaker=None,
+        reference_sample_rate=None,
+        guidance_scale=None,
+        speaker_guidance_scale=None,
+        **kwargs,
+    ):
         """Speak ``text`` in the voice of ``reference_wav`` (or of ``speaker`` for a table).
 
         Arguments
@@ -399,15 +428,32 @@ class TTS:
         """
         if self.route == "spectrogram":
             raise TTSInputError("this model converts voices (spectrogram route): use convert()")
-        item = self._item(text=text, reference=reference_wav, speaker=speaker,
-                          reference_sample_rate=reference_sample_rate)
-        mels, wavs = self.generate([item], guidance_scale=guidance_scale,
-                                   speaker_guidance_scale=speaker_guidance_scale, **kwargs)
+        item = self._item(
+            text=text,
+            reference=reference_wav,
+            speaker=speaker,
+            reference_sample_rate=reference_sample_rate,
+        )
+        mels, wavs = self.generate(
+            [item],
+            guidance_scale=guidance_scale,
+            speaker_guidance_scale=speaker_guidance_scale,
+            **kwargs,
+        )
         return {"wav": wavs[0], "mel_db": mels[0], "sample_rate": self.sample_rate}
 
-    def convert(self, source_wav, reference_wav=None, *, speaker=None, source_sample_rate=None,
-                reference_sample_rate=None, guidance_scale=None, speaker_guidance_scale=None,
-                **kwargs):
+    def convert(
+        self,
+        source_wav,
+        reference_wav=None,
+        *,
+        speaker=None,
+        source_sample_rate=None,
+        reference_sample_rate=None,
+        guidance_scale=None,
+        speaker_guidance_scale=None,
+        **kwargs,
+    ):
         """Say what ``source_wav`` says in the voice of ``reference_wav`` (spectrogram route).
 
         The output has the source's number of frames. Arguments as :meth:`synthesize`, with
@@ -415,9 +461,17 @@ class TTS:
         """
         if self.route != "spectrogram":
             raise TTSInputError(f"this model reads text ({self.route} route): use synthesize()")
-        item = self._item(source=source_wav, reference=reference_wav, speaker=speaker,
-                          reference_sample_rate=reference_sample_rate,
-                          source_sample_rate=source_sample_rate)
-        mels, wavs = self.generate([item], guidance_scale=guidance_scale,
-                                   speaker_guidance_scale=speaker_guidance_scale, **kwargs)
+        item = self._item(
+            source=source_wav,
+            reference=reference_wav,
+            speaker=speaker,
+            reference_sample_rate=reference_sample_rate,
+            source_sample_rate=source_sample_rate,
+        )
+        mels, wavs = self.generate(
+            [item],
+            guidance_scale=guidance_scale,
+            speaker_guidance_scale=speaker_guidance_scale,
+            **kwargs,
+        )
         return {"wav": wavs[0], "mel_db": mels[0], "sample_rate": self.sample_rate}

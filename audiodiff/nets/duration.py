@@ -131,12 +131,17 @@ def durations_from_log(log_durations, mask, length_scale=1.0):
 
 
 class LengthPredictor(nn.Module):
-    """One vector [batch, in_dim] -> log number of frames [batch] (an MLP).
+    """One vector [batch, in_dim] (+ a condition [batch, cond_dim]) -> log frames [batch].
+
+    An MLP on the concatenation of the sentence vector and the condition (the speaker vector,
+    which sets the speaking rate).
 
     Arguments
     ---------
     in_dim : int
         Input size.
+    cond_dim : int
+        Condition size (0: none).
     hidden_dim : int
         Hidden size.
     init_frames : float
@@ -144,18 +149,22 @@ class LengthPredictor(nn.Module):
 
     Example
     -------
-    >>> LengthPredictor(8, init_frames=40.0)(torch.zeros(2, 8)).exp().round().tolist()
+    >>> predictor = LengthPredictor(8, cond_dim=2, init_frames=40.0)
+    >>> predictor(torch.zeros(2, 8), torch.zeros(2, 2)).exp().round().tolist()
     [40.0, 40.0]
     """
 
-    def __init__(self, in_dim, hidden_dim=256, init_frames=64.0):
+    def __init__(self, in_dim, cond_dim=0, hidden_dim=256, init_frames=64.0):
         super().__init__()
+        self.cond_dim = cond_dim
         self.mlp = nn.Sequential(
-            nn.Linear(in_dim, hidden_dim), nn.SiLU(), nn.Linear(hidden_dim, 1)
+            nn.Linear(in_dim + cond_dim, hidden_dim), nn.SiLU(), nn.Linear(hidden_dim, 1)
         )
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.constant_(self.mlp[-1].bias, float(torch.tensor(init_frames).log()))
 
-    def forward(self, x):
-        """[batch, in_dim] -> [batch] log frames."""
+    def forward(self, x, condition=None):
+        """[batch, in_dim] (+ [batch, cond_dim]) -> [batch] log frames."""
+        if self.cond_dim:
+            x = torch.cat([x, condition], dim=-1)
         return self.mlp(x)[:, 0]

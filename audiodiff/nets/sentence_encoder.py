@@ -95,3 +95,33 @@ class LocalSentenceEmbedder:
         """[len(texts), dim] float32 embeddings on the CPU."""
         out = self.model.encode(list(texts), convert_to_tensor=True, show_progress_bar=False)
         return out.float().cpu()
+
+
+def sentence_encoder_for(
+    model_folder, vocab_size, dim=192, out_dim=256, num_layers=2, num_heads=2, dropout=0.1
+):
+    """The learned ``SentenceEncoder``, or None when a local sentence-transformers folder gives
+    the embeddings (used from YAML with ``!apply:``).
+
+    Example
+    -------
+    >>> sentence_encoder_for("/models/minilm", vocab_size=10) is None
+    True
+    >>> type(sentence_encoder_for(None, vocab_size=10, dim=8, num_layers=1)).__name__
+    'SentenceEncoder'
+    """
+    if model_folder:
+        return None
+    return SentenceEncoder(vocab_size, dim, out_dim, num_layers, num_heads, dropout)
+
+
+def sentence_vector_dim(model_folder, dim, embedding_dim):
+    """Size of the sentence vector: ``embedding_dim`` with a local model folder, else ``dim``
+    (the learned encoder's output; used from YAML with ``!apply:``).
+
+    Example
+    -------
+    >>> sentence_vector_dim(None, 128, 384), sentence_vector_dim("/m", 128, 384)
+    (128, 384)
+    """
+    return int(embedding_dim) if model_folder else int(dim)

@@ -165,3 +165,48 @@ class EmbeddingAdapter(nn.Module):
     def forward(self, x):
         """[batch, in_dim] -> [batch, num_tokens, out_dim]."""
         return self.mlp(x).reshape(x.shape[0], self.num_tokens, self.out_dim)
+
+
+def speaker_encoder_for(source, num_speakers=0, n_mels=80, dim=128, hidden_dim=256, num_layers=3):
+    """The speaker module of a speaker source (used from YAML with ``!apply:``).
+
+    Arguments
+    ---------
+    source : str
+        ``"table"`` (``SpeakerTable``), ``"reference"`` (``ReferenceEncoder``) or
+        ``"embedding"`` (None: a pretrained encoder's vectors come in as they are).
+    num_speakers : int
+        Rows of the table.
+    n_mels, dim, hidden_dim, num_layers
+        Sizes (``dim`` is the output of both modules).
+
+    Returns
+    -------
+    torch.nn.Module or None
+
+    Example
+    -------
+    >>> type(speaker_encoder_for("table", num_speakers=4, dim=8)).__name__
+    'SpeakerTable'
+    >>> speaker_encoder_for("embedding") is None
+    True
+    """
+    if source == "table":
+        return SpeakerTable(num_speakers, dim)
+    if source == "reference":
+        return ReferenceEncoder(n_mels, dim, hidden_dim, num_layers)
+    if source == "embedding":
+        return None
+    raise ValueError(f"unknown speaker source {source!r}: use table, reference or embedding")
+
+
+def speaker_vector_dim(source, dim, embedding_dim):
+    """Size of the speaker vector of a speaker source: ``embedding_dim`` (a pretrained
+    encoder's) for "embedding", else ``dim`` (used from YAML with ``!apply:``).
+
+    Example
+    -------
+    >>> speaker_vector_dim("table", 64, 192), speaker_vector_dim("embedding", 64, 192)
+    (64, 192)
+    """
+    return int(embedding_dim) if source == "embedding" else int(dim)

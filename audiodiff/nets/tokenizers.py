@@ -200,8 +200,13 @@ class ArpabetTokenizer:
 
     def save(self, folder):
         """Write ``folder/tokenizer.json`` (lexicon and inventory)."""
-        _write(folder, self.kind, lexicon=self.lexicon, keep_stress=self.keep_stress,
-               symbols=self.vocab.symbols[2:])
+        _write(
+            folder,
+            self.kind,
+            lexicon=self.lexicon,
+            keep_stress=self.keep_stress,
+            symbols=self.vocab.symbols[2:],
+        )
 
 
 def split_ipa(ipa):
@@ -354,8 +359,11 @@ class SentencePieceTokenizer:
         ids = self.processor.encode(line)
         unk = self.processor.unk_id()
         if unk in ids:
-            known = {c for i in range(self.processor.get_piece_size())
-                     for c in self.processor.id_to_piece(i)}
+            known = {
+                c
+                for i in range(self.processor.get_piece_size())
+                for c in self.processor.id_to_piece(i)
+            }
             bad = [c for c in line if c not in known and c != " "] or [line]
             raise TokenizationError(
                 f"cannot read the character(s) {_listing(bad)}: not in this model's "

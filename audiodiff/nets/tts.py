@@ -19,7 +19,6 @@ Speaker sources (``speaker_source``): ``"table"`` (closed set, ``SpeakerTable``)
 the vector into the decoder's speaker tokens.
 """
 
-import torch
 from torch import nn
 
 ROUTES = ("phoneme", "sentence", "spectrogram")
@@ -89,8 +88,10 @@ class DiffusionTTS(nn.Module):
                 f"unknown speaker_source {speaker_source!r}; choose one of {SPEAKER_SOURCES}"
             )
         if (speaker_source == "embedding") != (speaker_encoder is None):
-            raise ValueError("speaker_encoder must be None exactly when speaker_source is "
-                             "'embedding' (a vector from a pretrained encoder)")
+            raise ValueError(
+                "speaker_encoder must be None exactly when speaker_source is "
+                "'embedding' (a vector from a pretrained encoder)"
+            )
         needs = {
             "phoneme": {"text_encoder": text_encoder, "duration_predictor": duration_predictor},
             "sentence": {"content_adapter": content_adapter, "length_predictor": length_predictor},
@@ -111,8 +112,9 @@ class DiffusionTTS(nn.Module):
         self.length_predictor = length_predictor
         self.content_encoder = content_encoder
 
-    def speaker_vector(self, speaker=None, reference_mel=None, reference_mask=None,
-                       speaker_embedding=None):
+    def speaker_vector(
+        self, speaker=None, reference_mel=None, reference_mask=None, speaker_embedding=None
+    ):
         """The speaker vector [batch, dim] from the input the speaker source reads.
 
         Arguments
@@ -158,7 +160,7 @@ class DiffusionTTS(nn.Module):
 
     def log_frames(self, sentence_vec, speaker_vec):
         """Sentence route: predicted log frame count [B] from both vectors."""
-        return self.length_predictor(torch.cat([sentence_vec, speaker_vec], dim=-1))
+        return self.length_predictor(sentence_vec, speaker_vec)
 
     def content_tokens(self, sentence_vec):
         """Sentence route: [B, dim] -> [B, k, context_dim] content context."""

@@ -43,9 +43,11 @@ class TTSDataset(torch.utils.data.Dataset):
     Arguments
     ---------
     items : list of dict
-        One per utterance: ``mel_db`` [n_mels, frames] dB, ``speaker`` (int index), and as the
-        route needs ``tokens`` ([length] long), ``speaker_embedding`` ([dim], a pretrained
-        encoder's vector of this utterance), ``sentence_embedding`` ([dim]); plus ``id`` and
+        One per utterance: ``mel_db`` [n_mels, frames] dB, ``speaker`` (int index; -1 for a
+        speaker the model has no index for), optionally ``group`` (the key references are
+        drawn by, default ``speaker``, e.g. the speaker's name), and as the route needs
+        ``tokens`` ([length] long), ``speaker_embedding`` ([dim], a pretrained encoder's
+        vector of this utterance), ``sentence_embedding`` ([dim]); plus ``id`` and
         ``text`` (kept as lists in the batch).
     max_reference_frames : int
         References are cropped at random to at most this many frames.
@@ -70,7 +72,11 @@ class TTSDataset(torch.utils.data.Dataset):
         self.same_reference = same_reference
         self.by_speaker = {}
         for index, item in enumerate(items):
-            self.by_speaker.setdefault(int(item["speaker"]), []).append(index)
+            self.by_speaker.setdefault(self._group(item), []).append(index)
+
+    @staticmethod
+    def _group(item):
+        return item.get("group", item["speaker"])
 
     def __len__(self):
         return len(self.items)
@@ -79,7 +85,7 @@ class TTSDataset(torch.utils.data.Dataset):
         """Index of the reference of item ``index`` (random among the speaker's others)."""
         if self.same_reference:
             return index
-        pool = self.by_speaker[int(self.items[index]["speaker"])]
+        pool = self.by_speaker[self._group(self.items[index])]
         others = [i for i in pool if i != index]
         return random.choice(others) if others else index
 
@@ -128,7 +134,7 @@ def collate_tts(items):
     batch = {
         "mel_db": _pad_stack([i["mel_db"].float() for i in items], floor),
         "frames": torch.tensor([i["mel_db"].shape[-1] for i in items]),
-        "speaker": torch.tensor([int(i["speaker"]) for i in items]),
+        "speaker": torch.tensor([int(i["speaker"]) for i in items]),  # -1: no index
     }
     if "ref_mel_db" in items[0]:
         batch["ref_mel_db"] = _pad_stack([i["ref_mel_db"].float() for i in items], floor)
@@ -247,7 +253,9 @@ def tts_losses(model, batch, *, normalizer, schedule, prediction, adversarial=Fa
         cond["content_map"] = content
         if adversarial and model.content_encoder.adversary is not None:
             logits = model.content_encoder.speaker_logits(code, frame_mask)
-            losses["adversarial"] = F.cross_entropy(logits.float(), batch["speaker"].to(device))
+            losses["adversarial"] = F.cross_entropy(
+                logits.float(), batch["speaker"].to(device), ignore_index=-1
+            )
     losses["diffusion"] = diffusion_loss(
         model,
         y.unsqueeze(1),
@@ -294,9 +302,18 @@ def guidance_branches(cond, guidance_scale, speaker_guidance_scale=None):
 
 
 @torch.no_grad()
-def content_for_synthesis(model, spk, *, tokens=None, sentence_embedding=None,
-                          source_mel=None, source_frames=None, length_scale=1.0,
-                          max_frames=None, min_frames=4):
+def content_for_synthesis(
+    model,
+    spk,
+    *,
+    tokens=None,
+    sentence_embedding=None,
+    source_mel=None,
+    source_frames=None,
+    length_scale=1.0,
+    max_frames=None,
+    min_frames=4,
+):
     """The decoder's conditions (without keep flags) and the output frame counts.
 
     Arguments

@@ -60,10 +60,11 @@ class TTSBrain(DiffusionBrain):
         import speechbrain as sb
 
         if stage == sb.Stage.VALID:
-            stats = {f"train_{k}": v for k, v in self.loss_parts(sb.Stage.TRAIN).items()}
-            stats.update({f"valid_{k}": v for k, v in self.loss_parts(sb.Stage.VALID).items()})
-            self.hparams.train_logger.log_stats({"epoch": epoch, "losses": "parts"},
-                                                train_stats=stats)
+            self.hparams.train_logger.log_stats(
+                {"epoch": epoch, "losses": "parts"},
+                train_stats=self.loss_parts(sb.Stage.TRAIN),
+                valid_stats=self.loss_parts(sb.Stage.VALID),
+            )
         super().on_stage_end(stage, stage_loss, epoch)
 
     @torch.no_grad()
@@ -84,7 +85,7 @@ class TTSBrain(DiffusionBrain):
                 schedule=self.modules.schedule,
                 vocoder=self.modules.vocoder,
                 n_mels=hp.n_mels,
-                length_scale=hp.length_scale,
+                length_scale=getattr(hp, "length_scale", 1.0),
                 max_frames=hp.max_frames,
                 prediction=hp.prediction,
                 sampler=hp.sampler,
