@@ -495,3 +495,65 @@ def synthesize_batch(
         for mel, wav in zip(chunk, out):
             wavs.append(wav[: mel.shape[-1] * vocoder.hop_length].float().cpu())
     return [m.float().cpu() for m in mel_db], wavs
+
+
+class BucketBatchSampler(torch.utils.data.Sampler):
+    """Batches of similar lengths, in random order: less padding for variable-length speech.
+
+    Each epoch, the indices are shuffled, cut into pools of ``pool_batches * batch_size``,
+    each pool sorted by length and cut into batches, and the batches shuffled.
+
+    Arguments
+    ---------
+    lengths : list of int
+        Length (frames) of every item.
+    batch_size : int
+        Items per batch.
+    drop_last : bool
+        Drop the last, smaller batch of each pool.
+    pool_batches : int
+        Batches per sorted pool (larger: less padding, less randomness).
+    seed : int
+        Seed of the shuffles (epoch ``n`` uses ``seed + n``).
+
+    Example
+    -------
+    >>> sampler = BucketBatchSampler([5, 1, 4, 2, 3, 6], batch_size=2, seed=0)
+    >>> batches = list(sampler)
+    >>> sorted(i for b in batches for i in b), len(sampler)
+    ([0, 1, 2, 3, 4, 5], 3)
+    """
+
+    def __init__(self, lengths, batch_size, drop_last=False, pool_batches=50, seed=0):
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.pool_batches = pool_batches
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def _batches(self):
+        rng = random.Random(self.seed + self.epoch)
+        order = list(range(len(self.lengths)))
+        rng.shuffle(order)
+        pool = self.pool_batches * self.batch_size
+        batches = []
+        for start in range(0, len(order), pool):
+            chunk = sorted(order[start : start + pool], key=lambda i: self.lengths[i])
+            for b in range(0, len(chunk), self.batch_size):
+                batch = chunk[b : b + self.batch_size]
+                if len(batch) == self.batch_size or not self.drop_last:
+                    batches.append(batch)
+        rng.shuffle(batches)
+        return batches
+
+    def __iter__(self):
+        batches = self._batches()
+        self.epoch += 1
+        return iter(batches)
+
+    def __len__(self):
+        return len(self._batches())

@@ -54,6 +54,7 @@ from audiodiff.nets.tokenizers import (
     TokenizationError,
 )
 from audiodiff.training import NonFiniteLossError, TTSBrain, TTSDataset, collate_tts
+from audiodiff.training.tts import BucketBatchSampler
 
 logger = logging.getLogger(__name__)
 RECIPE = os.path.dirname(os.path.abspath(__file__))
@@ -293,6 +294,19 @@ def sample_requests(hp, items, speakers, num):
     return {"batch": collate_tts(requests), "infos": infos}
 
 
+def train_loader_kwargs(hp, items):
+    """The shared loader options with length-bucketed batches (less padding)."""
+    opts = dict(hp["train_dataloader_opts"])
+    sampler = BucketBatchSampler(
+        [i["mel_db"].shape[-1] for i in items],
+        opts.pop("batch_size"),
+        drop_last=opts.pop("drop_last", False),
+        seed=hp["seed"],
+    )
+    opts.pop("shuffle", None)
+    return {**opts, "batch_sampler": sampler, "collate_fn": collate_tts}
+
+
 # ---- main -------------------------------------------------------------------------------------
 def load_hparams(hparams_file, overrides):
     with open(hparams_file, encoding="utf-8") as fin:
@@ -383,7 +397,7 @@ def main(argv):
             hp["epoch_counter"],
             tts_dataset(train_items, hp),
             tts_dataset(valid_items, hp),
-            train_loader_kwargs={**hp["train_dataloader_opts"], "collate_fn": collate_tts},
+            train_loader_kwargs=train_loader_kwargs(hp, train_items),
             valid_loader_kwargs={**hp["valid_dataloader_opts"], "collate_fn": collate_tts},
         )
     except NonFiniteLossError as err:
