@@ -510,7 +510,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     batch_size : int
         Items per batch.
     drop_last : bool
-        Drop the last, smaller batch of each pool.
+        Drop the last, smaller batch of each pool (unless there is no full batch at all).
     pool_batches : int
         Batches per sorted pool (larger: less padding, less randomness).
     seed : int
@@ -540,13 +540,14 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         order = list(range(len(self.lengths)))
         rng.shuffle(order)
         pool = self.pool_batches * self.batch_size
-        batches = []
+        batches, partial = [], []
         for start in range(0, len(order), pool):
             chunk = sorted(order[start : start + pool], key=lambda i: self.lengths[i])
             for b in range(0, len(chunk), self.batch_size):
                 batch = chunk[b : b + self.batch_size]
-                if len(batch) == self.batch_size or not self.drop_last:
-                    batches.append(batch)
+                full = len(batch) == self.batch_size or not self.drop_last
+                (batches if full else partial).append(batch)
+        batches = batches or partial  # fewer items than one batch: still train on them
         rng.shuffle(batches)
         return batches
 

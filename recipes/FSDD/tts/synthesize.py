@@ -62,8 +62,9 @@ def main(argv):
         else:
             if args.text is None:
                 raise TTSInputError("give a text to say (or --source to convert a recording)")
-            out = tts.synthesize(args.text, args.ref, speaker=args.speaker,
-                                 length_scale=args.length_scale, **options)
+            out = tts.synthesize(
+                args.text, args.ref, speaker=args.speaker, length_scale=args.length_scale, **options
+            )
     except TTSInputError as err:
         sys.exit(f"error: {err}")
     write_audio(args.out, out["wav"], out["sample_rate"])

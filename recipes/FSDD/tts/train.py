@@ -164,7 +164,9 @@ def embed_utterances(hp, entries, ids, encoder, cache_path):
     return value
 
 
-def dataio_prep(hp, manifests, speakers, tokenizer, style_encoder, sentence_embedder, debug):
+def dataio_prep(
+    hp, manifests, speakers, tokenizer, style_encoder, sentence_embedder, debug, progress=True
+):
     """Items of every split: mel, tokens or embeddings, speaker index (-1: not a training
     speaker) and a grouping key for same-speaker references."""
     feature_folder = hp["data_folder"] if hp["dataset"] == "manifests" else hp["prepare_folder"]
@@ -173,20 +175,21 @@ def dataio_prep(hp, manifests, speakers, tokenizer, style_encoder, sentence_embe
         if not os.path.isfile(manifests.get(split) or ""):
             continue
         entries = read_manifest(manifests[split])
+        manifest, cache = manifests[split], os.path.join(feature_folder, f"features_{split}.pt")
+        keep = None
         if debug:
-            keep = sorted(entries)[:: max(1, len(entries) // DEBUG_ITEMS)][:DEBUG_ITEMS]
-            entries = {k: entries[k] for k in keep}
+            keep = set(sorted(entries)[:: max(1, len(entries) // DEBUG_ITEMS)][:DEBUG_ITEMS])
+            if hp["dataset"] != "manifests":  # precomputed features: load all, keep a few
+                entries = {k: entries[k] for k in sorted(keep)}
+                manifest = _write_debug_manifest(hp, split, entries)
+                cache = os.path.join(hp["prepare_folder"], f"features_{split}_debug.pt")
         feats = compute_mel_sequences(
-            manifests[split] if not debug else _write_debug_manifest(hp, split, entries),
-            hp["mel"],
-            sample_rate=hp["sample_rate"],
-            cache_path=os.path.join(
-                feature_folder if not debug else hp["prepare_folder"],
-                f"features_{split}{'_debug' if debug else ''}.pt",
-            ),
+            manifest, hp["mel"], sample_rate=hp["sample_rate"], cache_path=cache, progress=progress
         )
         items, skipped = [], []
         for utt, mel_db in zip(feats["ids"], feats["mel_db"]):
+            if keep is not None and utt not in keep:
+                continue
             entry = entries[utt]
             text = entry_text(entry)
             item = {
