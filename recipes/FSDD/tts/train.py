@@ -367,7 +367,14 @@ def main(argv):
 
     try:
         splits = dataio_prep(
-            hp, manifests, speakers, tokenizer, style_encoder, sentence_embedder, debug
+            hp,
+            manifests,
+            speakers,
+            tokenizer,
+            style_encoder,
+            sentence_embedder,
+            debug,
+            progress=not run_opts.get("noprogressbar"),
         )
     except (DataFolderError, ValueError) as err:
         sys.exit(f"error: {err}")
