@@ -59,7 +59,7 @@ if [ -f benchmarks/gpu_speaker_encoder.sh ] && [ -z "${SPEAKER_ENCODER_DIR:-}" ]
   enc_pid=$!
 fi
 cls=$res/classifier
-( cd "$repo/recipes/AudioMNIST/classifier" && timeout 420 python train.py hparams/train.yaml \
+( cd "$repo/recipes/AudioMNIST/classifier" && timeout $(( 270 + margin )) python train.py hparams/train.yaml \
     --output_folder "$cls" $cls_flags --noprogressbar > "$log/classifier.log" 2>&1
   echo "classifier rc=$?" >> "$log/classifier.log" ) &
 cls_pid=$!
@@ -84,8 +84,9 @@ wait_trainings() { for job in $(jobs -p); do
 wait_trainings
 for name in fsdd_phoneme fsdd_spectrogram so762_phoneme; do
   [ -f "$log/train_$name.log" ] || continue
-  note "train $name: $(tail -1 "$log/train_$name.log") at $(elapsed) s;" \
-    "$(grep -o 'epoch: [0-9]*, lr[^-]*minutes: [0-9.e+-]*' "$res/$name/train_log.txt" 2>/dev/null | tail -1)"
+  note "train $name: $(tail -1 "$log/train_$name.log") at $(elapsed) s"
+  grep "steps:" "$res/$name/train_log.txt" 2>/dev/null | tail -1 | sed "s/^/  /" >> "$summary"
+  grep "lr:" "$res/$name/train_log.txt" 2>/dev/null | tail -1 | sed "s/^/  /" >> "$summary"
   grep -m1 "Trainable Parameters" -A0 "$res/$name/log.txt" 2>/dev/null | sed "s/^/  $name: /" >> "$summary"
 done
 wait "$cls_pid"; note "classifier: $(tail -1 "$log/classifier.log") at $(elapsed) s;" \

@@ -61,7 +61,7 @@ class TTSBrain(DiffusionBrain):
 
         if stage == sb.Stage.VALID:
             self.hparams.train_logger.log_stats(
-                {"epoch": epoch, "losses": "parts"},
+                {"epoch": epoch, "steps": self.optimizer_step, "losses": "parts"},
                 train_stats=self.loss_parts(sb.Stage.TRAIN),
                 valid_stats=self.loss_parts(sb.Stage.VALID),
             )
