@@ -38,9 +38,9 @@ class TTSBrain(DiffusionBrain):
         weights = hp.loss_weights
         total = sum(weights.get(name, 1.0) * value for name, value in losses.items())
         parts = self._loss_parts.setdefault(stage, {})
-        for name, value in losses.items():
+        for name, value in losses.items():  # summed on the device: no host sync per step
             sums = parts.setdefault(name, [0.0, 0])
-            sums[0] += float(value.detach())
+            sums[0] = sums[0] + value.detach().float()
             sums[1] += 1
         return total
 
@@ -53,7 +53,7 @@ class TTSBrain(DiffusionBrain):
     def loss_parts(self, stage):
         """Mean of each loss over the stage so far (name -> float)."""
         parts = getattr(self, "_loss_parts", {}).get(stage, {})
-        return {name: round(s / max(n, 1), 5) for name, (s, n) in parts.items()}
+        return {name: round(float(s) / max(n, 1), 5) for name, (s, n) in parts.items()}
 
     def on_stage_end(self, stage, stage_loss, epoch):
         """DiffusionBrain's logging, samples and checkpoints, plus one line of loss parts."""
