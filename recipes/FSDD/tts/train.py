@@ -52,6 +52,7 @@ from audiodiff.nets.tokenizers import (
     IpaTokenizer,
     SentencePieceTokenizer,
     TokenizationError,
+    read_lexicon,
 )
 from audiodiff.training import NonFiniteLossError, TTSBrain, TTSDataset, collate_tts
 from audiodiff.training.tts import BucketBatchSampler
@@ -127,7 +128,11 @@ def build_tokenizer(hp, manifests, train_entries):
         lexicon = hp["lexicon"] or manifests["lexicon"]
         if not os.path.isfile(lexicon):
             raise DataFolderError(f"no lexicon {lexicon}: pass --lexicon FILE or --tokenizer char")
-        tokenizer = ArpabetTokenizer(lexicon)
+        lexicon = read_lexicon(lexicon)
+        phones = {p.upper() for ph in lexicon.values() for p in ph}
+        if hp["use_manifest_phones"]:  # phones of the transcriptions, even if not in the lexicon
+            phones |= {p.upper() for e in train_entries.values() for p in entry_phones(e) or []}
+        tokenizer = ArpabetTokenizer(lexicon, symbols=sorted(phones))
     elif kind == "ipa":
         tokenizer = IpaTokenizer().fit(texts)
     elif kind in ("char", "subword"):
@@ -170,7 +175,7 @@ def dataio_prep(
     """Items of every split: mel, tokens or embeddings, speaker index (-1: not a training
     speaker) and a grouping key for same-speaker references."""
     feature_folder = hp["data_folder"] if hp["dataset"] == "manifests" else hp["prepare_folder"]
-    datasets, dropped = {}, {}
+    datasets = {}
     for split in SPLITS:
         if not os.path.isfile(manifests.get(split) or ""):
             continue
@@ -186,7 +191,7 @@ def dataio_prep(
         feats = compute_mel_sequences(
             manifest, hp["mel"], sample_rate=hp["sample_rate"], cache_path=cache, progress=progress
         )
-        items, skipped = [], []
+        items, skipped, unreadable = [], [], []
         for utt, mel_db in zip(feats["ids"], feats["mel_db"]):
             if keep is not None and utt not in keep:
                 continue
@@ -211,13 +216,18 @@ def dataio_prep(
                 try:
                     item["tokens"] = tokens_of(hp, tokenizer, entry)
                 except TokenizationError as err:
-                    raise DataFolderError(f"{split} utterance {utt}: {err}") from None
+                    unreadable.append((utt, str(err)))
+                    continue
                 too_many = len(item["tokens"]) > min(hp["max_tokens"], frames)
                 if too_many and hp["route"] == "phoneme":
                     skipped.append(utt)
                     continue
             items.append(item)
-        dropped[split] = len(skipped)
+        if unreadable:
+            logger.warning(
+                f"{split}: dropped {len(unreadable)} utterances the tokenizer cannot "
+                f"read, e.g. {unreadable[0][0]}: {unreadable[0][1]}"
+            )
         if skipped:
             logger.warning(
                 f"{split}: dropped {len(skipped)} utterances longer than max_frames "
