@@ -3,8 +3,9 @@
 #   1. in the background: the speaker-encoder run (benchmarks/gpu_speaker_encoder.sh, when the
 #      speaker branch provides it) and the digit/speaker classifier (recipes/AudioMNIST/classifier);
 #   2. side by side on the one GPU, each for TRAIN_MINUTES: the FSDD phoneme route (priority),
-#      the FSDD spectrogram route (voice conversion) and, when .gpu_data/tts/speechocean762
-#      exists (tools/build_tts_gpu_data.py), the speechocean762 phoneme route;
+#      the FSDD spectrogram route (voice conversion), the speechocean762 phoneme route (when
+#      .gpu_data/tts/speechocean762 exists: tools/build_tts_gpu_data.py) and the FSDD
+#      sentence-embedding route; TTS_RUNS="fsdd_phoneme ..." picks a subset;
 #   3. side by side: evaluate.py on each (FSDD: digit and speaker accuracy with the classifier,
 #      guidance sweep 1..4 joint and speaker-only; speechocean762: held-out speakers, speaker
 #      similarity and closest held-out speaker with the speaker encoder when one was trained).
@@ -30,6 +31,7 @@ if [ "$size" = toy ]; then
   model="--base_channels 16 --channel_mults [1,2] --num_res_blocks 1 --attention_levels [1] --speaker_dim 16 --speaker_hidden_dim 32 --context_dim 32 --batch_size 16"
   text="--text_dim 32 --text_layers 1 --duration_filter_dim 32"
   vc="--content_hidden_dim 32"
+  sentence="--text_dim 32 --text_layers 1 --sentence_dim 16"
   common="--sample_steps 3 --num_epoch_samples 2"
   cls_flags="--number_of_epochs 1 --channels [8,16]"
   eval_flags="--per_cell 1 --scales 1 2 --speaker_scales 3 --steps 3"
@@ -39,6 +41,7 @@ else
   model="--base_channels 64 --channel_mults [1,2,4] --num_res_blocks 2 --attention_levels [2] --speaker_dim 128 --speaker_hidden_dim 256 --context_dim 256 --batch_size 64"
   text="--text_dim 192 --text_layers 4 --duration_filter_dim 256"
   vc="--content_hidden_dim 256"
+  sentence="--text_dim 192 --text_layers 2 --sentence_dim 256"
   common="--precision bf16 --eval_precision bf16 --lr 0.0004 --ema_decay 0.998 --ema_warmup_steps 2000"
   cls_flags="--number_of_epochs 40 --channels [32,64,128,256]"
   eval_flags="--per_cell 5 --scales 1 2 3 4 --speaker_scales 1 3 4 --steps 20"
@@ -71,18 +74,21 @@ train() {  # name hparams extra-flags...
       --output_folder "$res/$name" --max_train_minutes "$minutes" $long "$@" \
       > "$log/train_$name.log" 2>&1; echo "rc=$?" >> "$log/train_$name.log" ) &
 }
-train fsdd_phoneme phoneme.yaml $model $text $common
-train fsdd_spectrogram spectrogram.yaml $model $vc $common
-if [ -f "$so_data/train.json" ]; then
+runs=" ${TTS_RUNS:-fsdd_phoneme fsdd_spectrogram so762_phoneme fsdd_sentence} "
+has() { [[ "$runs" == *" $1 "* ]]; }
+has fsdd_phoneme && train fsdd_phoneme phoneme.yaml $model $text $common
+has fsdd_spectrogram && train fsdd_spectrogram spectrogram.yaml $model $vc $common
+if has so762_phoneme && [ -f "$so_data/train.json" ]; then
   train so762_phoneme phoneme.yaml $model $text $common $so_batch --dataset manifests \
     --data_folder "$so_data"
-else
+elif has so762_phoneme; then
   note "speechocean762: no $so_data (build it with tools/build_tts_gpu_data.py): skipped"
 fi
+has fsdd_sentence && train fsdd_sentence sentence.yaml $model $sentence $common
 wait_trainings() { for job in $(jobs -p); do
   [ "$job" = "$cls_pid" ] || [ "$job" = "$enc_pid" ] || wait "$job"; done; }
 wait_trainings
-for name in fsdd_phoneme fsdd_spectrogram so762_phoneme; do
+for name in fsdd_phoneme fsdd_spectrogram so762_phoneme fsdd_sentence; do
   [ -f "$log/train_$name.log" ] || continue
   note "train $name: $(tail -1 "$log/train_$name.log") at $(elapsed) s"
   grep "steps:" "$res/$name/train_log.txt" 2>/dev/null | tail -1 | sed "s/^/  /" >> "$summary"
@@ -101,6 +107,7 @@ evaluate() {  # name flags...
 }
 evaluate fsdd_phoneme --classifier "$cls" $eval_flags
 evaluate fsdd_spectrogram --classifier "$cls" $eval_flags
+evaluate fsdd_sentence --classifier "$cls" $eval_flags
 if [ -d "$res/so762_phoneme/save" ]; then
   if [ -n "$enc_pid" ]; then wait "$enc_pid"; fi
   enc=${SPEAKER_ENCODER_DIR:-$(python - "$res" <<'EOF'
@@ -123,7 +130,7 @@ fi
 wait
 set +f
 note "evaluations done at $(elapsed) s"
-for name in fsdd_phoneme fsdd_spectrogram so762_phoneme; do
+for name in fsdd_phoneme fsdd_spectrogram so762_phoneme fsdd_sentence; do
   [ -f "$log/eval_$name.log" ] || continue
   note "== $name ($(tail -1 "$log/eval_$name.log"))"
   cat "$res/eval_$name/summary.txt" >> "$summary" 2>/dev/null || tail -3 "$log/eval_$name.log" >> "$summary"
@@ -141,13 +148,13 @@ if os.path.isfile(cls):
     merged["classifier_test_accuracy"] = json.load(open(cls))
 json.dump(merged, open(target, "w"), indent=1)
 EOF
-for name in fsdd_phoneme fsdd_spectrogram so762_phoneme; do
+for name in fsdd_phoneme fsdd_spectrogram so762_phoneme fsdd_sentence; do
   png=$(ls "$res/eval_$name"/*/spectrograms.png 2>/dev/null | head -1)
   [ -n "$png" ] && cp "$png" "$out/${name}_spectrograms.png"
 done
 ( cd "$res" && tar czf "$out/samples.tgz" eval_*/*/wav eval_*/*/labels.json \
     */samples 2>/dev/null )
-for name in fsdd_phoneme fsdd_spectrogram so762_phoneme; do
+for name in fsdd_phoneme fsdd_spectrogram so762_phoneme fsdd_sentence; do
   for f in train_log.txt log.txt hyperparams.yaml; do
     [ -f "$res/$name/$f" ] && cp "$res/$name/$f" "$log/${name}_$f"
   done

@@ -37,7 +37,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--speechocean762", required=True, help="corpus root")
     parser.add_argument("--out", required=True, help="output folder (e.g. .gpu_data/tts)")
-    parser.add_argument("--max_mb", type=float, default=12.0, help="size budget, all files")
+    parser.add_argument("--max_mb", type=float, default=10.0, help="size budget, all files")
     parser.add_argument("--max_seconds", type=float, default=6.0, help="longest utterance kept")
     parser.add_argument("--valid_utts", type=int, default=40, help="valid utterances")
     parser.add_argument("--held_out_utts", type=int, default=8, help="per held-out speaker")

@@ -214,8 +214,8 @@ class TTS:
         checkpoint : str, optional
             A checkpoint folder name in ``save/``.
         vocoder : str, optional
-            A trained vocoder folder (default: the experiment's, Griffin-Lim unless trained
-            with ``--vocoder``).
+            A trained vocoder folder (default: the experiment's ``vocoder`` folder, else
+            Griffin-Lim).
         """
         source = os.path.abspath(source)
         hparams_path = os.path.join(source, "hyperparams.yaml")
@@ -252,8 +252,9 @@ class TTS:
                 speakers = list(json.load(f))
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         voc = None
+        vocoder = vocoder or hparams.get("vocoder")  # the folder it was trained with
         if vocoder:
-            voc = load_tts_vocoder(vocoder, hparams["mel"], hparams["modules"]["vocoder"], device)
+            voc = load_tts_vocoder(vocoder, hparams["mel"], hparams["griffin_lim"], device)
         return cls(hparams, tokenizer, speakers, device=device, vocoder=voc)
 
     # ---- inputs -----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def main(argv):
 
     try:
         tts = TTS.from_hparams(args.exp, device=args.device, vocoder=args.vocoder)
-    except (FileNotFoundError, ImportError) as err:
+    except (FileNotFoundError, ImportError, ValueError) as err:
         sys.exit(f"error: {err}")
     options = dict(
         guidance_scale=args.guidance_scale,

@@ -396,12 +396,15 @@ def main(argv):
         sys.exit("error: no usable training or validation utterances (see the warnings above)")
     if not hp["normalizer"].is_fitted:
         hp["normalizer"].fit([i["mel_db"] for i in train_items])
-    hp["modules"]["vocoder"] = load_tts_vocoder(
-        hp["vocoder_folder"],
-        hp["mel"],
-        hp["modules"]["vocoder"],
-        run_opts.get("device", "cuda" if torch.cuda.is_available() else "cpu"),
-    )
+    try:
+        hp["modules"]["vocoder"] = load_tts_vocoder(
+            hp["vocoder"],
+            hp["mel"],
+            hp["griffin_lim"],
+            run_opts.get("device", "cuda" if torch.cuda.is_available() else "cpu"),
+        )
+    except (ImportError, FileNotFoundError, ValueError) as err:
+        sys.exit(f"error: --vocoder: {err}")
     num_samples = 4 if debug else hp["num_epoch_samples"]
     hp["sample_requests"] = sample_requests(hp, valid_items, speakers, num_samples)
 
