@@ -184,7 +184,8 @@ def dataio_prep(
         keep = None
         if debug:
             keep = set(sorted(entries)[:: max(1, len(entries) // DEBUG_ITEMS)][:DEBUG_ITEMS])
-            if hp["dataset"] != "manifests":  # precomputed features: load all, keep a few
+            # audio at hand: compute a few; precomputed features (manifests): load all, keep a few
+            if hp["dataset"] != "manifests":
                 entries = {k: entries[k] for k in sorted(keep)}
                 manifest = _write_debug_manifest(hp, split, entries)
                 cache = os.path.join(hp["prepare_folder"], f"features_{split}_debug.pt")
