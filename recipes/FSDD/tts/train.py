@@ -269,15 +269,18 @@ def tts_dataset(items, hp):
 def sample_requests(hp, items, speakers, num):
     """Epoch-end requests from the valid split: texts (or sources) with references.
 
-    Text routes: the text of ``num`` valid utterances spread over the split, the reference
+    Text routes: the text of ``num`` valid utterances (speakers in turn), the reference
     another utterance of the same speaker. Spectrogram route: the source is a valid
     utterance, the reference an utterance of another speaker (voice conversion).
     """
     rng = random.Random(hp["sample_seed"])
-    picks = [items[i] for i in torch.linspace(0, len(items) - 1, num).long().tolist()]
     by_group = {}
     for item in items:
         by_group.setdefault(item["group"], []).append(item)
+    shuffled = {g: rng.sample(group, len(group)) for g, group in sorted(by_group.items())}
+    # speakers in turn, a random utterance of each
+    turns = [(rank, g) for g, group in shuffled.items() for rank in range(len(group))]
+    picks = [shuffled[g][rank] for rank, g in sorted(turns)[:num]]
     requests, infos = [], []
     for item in picks:
         if hp["route"] == "spectrogram":
