@@ -22,7 +22,13 @@ from audiodiff.data.feature_bank import (
     RandomCropBatches,
     build_feature_bank,
 )
-from audiodiff.data.features import compute_features, features_cache_key
+from audiodiff.data.features import (
+    compute_features,
+    compute_mel_sequences,
+    dequantize_db,
+    features_cache_key,
+    quantize_db,
+)
 from audiodiff.data.fsdd import BUNDLED_FSDD, find_fsdd_recordings, prepare_fsdd
 from audiodiff.data.ljspeech import BUNDLED_LJSPEECH, prepare_ljspeech, split_by_fraction
 from audiodiff.data.manifest import read_manifest, scan_audio_files, write_manifest
@@ -66,6 +72,8 @@ __all__ = [
     "build_speaker_bank",
     "compute_features",
     "evaluation_crops",
+    "compute_mel_sequences",
+    "dequantize_db",
     "features_cache_key",
     "load_utterances",
     "find_fsdd_recordings",
@@ -76,6 +84,7 @@ __all__ = [
     "prepare_speaker_corpora",
     "prepare_speechocean762",
     "prepare_vctk",
+    "quantize_db",
     "read_manifest",
     "scan_audio_files",
     "select_per_speaker",

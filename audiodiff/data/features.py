@@ -264,3 +264,127 @@ def _map_features(jobs, mel, sample_rate, device, num_workers, augment=None):
 def _closing_imap(pool, jobs, chunksize=16):
     with pool:
         yield from pool.imap(_file_features, jobs, chunksize=chunksize)
+
+
+
+# ---- variable-length features (TTS) -----------------------------------------------------------
+_SEQ_CACHE_VERSION = 1
+DB_STEP = 0.5
+"""dB resolution of quantised (uint8) mel caches: 0.5 dB per step from the -100 dB floor."""
+
+
+def quantize_db(mel_db):
+    """dB mel -> uint8 codes at ``DB_STEP`` dB from the floor (-100 dB .. +27.5 dB).
+
+    Example
+    -------
+    >>> dequantize_db(quantize_db(torch.tensor([-100.0, -40.2, 5.0]))).tolist()
+    [-100.0, -40.0, 5.0]
+    """
+    codes = torch.round((mel_db.float() - floor_db()) / DB_STEP).clamp(0, 255)
+    return codes.to(torch.uint8)
+
+
+def dequantize_db(codes):
+    """uint8 codes of :func:`quantize_db` -> float32 dB."""
+    return codes.float() * DB_STEP + floor_db()
+
+
+def sequences_cache_key(manifest, mel, sample_rate):
+    """Hash of (utterance ids and durations, mel settings, sample rate): not of the wav paths,
+    so that a cache built where the audio lives still matches a moved copy of the manifest.
+
+    Example
+    -------
+    >>> from audiodiff.audio.mel import MelSpectrogram
+    >>> m = {"a": {"wav": "/x/a.wav", "duration": 1.0}}
+    >>> moved = {"a": {"wav": "/y/a.flac", "duration": 1.0}}
+    >>> sequences_cache_key(m, MelSpectrogram(), 16000) == sequences_cache_key(
+    ...     moved, MelSpectrogram(), 16000)
+    True
+    """
+    settings = {
+        "version": _SEQ_CACHE_VERSION,
+        "utterances": sorted((k, v.get("duration")) for k, v in manifest.items()),
+        "mel": _mel_settings(mel),
+        "sample_rate": sample_rate,
+        "floor_db": floor_db(),
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+@torch.no_grad()
+def compute_mel_sequences(
+    manifest_path, mel, *, sample_rate=16000, cache_path=None, progress=True, num_workers=None
+):
+    """Full-length dB mel spectrograms of every utterance of a manifest (no padding).
+
+    Like :func:`compute_features` but each utterance keeps its own length (TTS needs whole
+    utterances) and the manifest needs no label fields. Values are cached as uint8 codes
+    (:func:`quantize_db`, 0.5 dB steps: a quarter of float32's size) under
+    :func:`sequences_cache_key`; unreadable files are skipped with one warning.
+
+    Arguments
+    ---------
+    manifest_path : str or os.PathLike
+        JSON manifest with a ``wav`` field per utterance.
+    mel : torch.nn.Module
+        Mel transform (``MelSpectrogram``).
+    sample_rate : int
+        Audio is resampled to it.
+    cache_path : str or os.PathLike, optional
+        Cache file (``.pt``).
+    progress : bool
+        Show a progress bar.
+    num_workers : int, optional
+        Reader processes (as in :func:`compute_features`).
+
+    Returns
+    -------
+    dict
+        ``ids``: list of N utterance ids (manifest order, readable ones); ``mel_db``: list of N
+        float32 [n_mels, frames_i] dB tensors.
+
+    Example
+    -------
+    >>> import tempfile, os, torch
+    >>> from audiodiff.audio import MelSpectrogram, write_audio
+    >>> from audiodiff.data.manifest import write_manifest
+    >>> folder = tempfile.mkdtemp()
+    >>> write_audio(f"{folder}/a.wav", 0.1 * torch.randn(2560), 16000)
+    >>> write_manifest(f"{folder}/m.json", {"a": {"wav": f"{folder}/a.wav", "duration": 0.16}})
+    >>> out = compute_mel_sequences(f"{folder}/m.json", MelSpectrogram(), progress=False)
+    >>> out["ids"], out["mel_db"][0].shape
+    (['a'], torch.Size([80, 11]))
+    """
+    mel_rate = getattr(mel, "sample_rate", sample_rate)
+    if mel_rate != sample_rate:
+        raise ValueError(f"sample_rate={sample_rate} differs from the mel's {mel_rate}")
+    manifest = read_manifest(manifest_path)
+    key = sequences_cache_key(manifest, mel, sample_rate)
+    cached = load_cache(cache_path, key, "mel sequences")
+    if cached is None:
+        entries = list(manifest.items())
+        device = next(iter(mel.buffers()), torch.empty(0)).device
+        if num_workers is None:
+            num_workers = min(8, os.cpu_count() or 1)
+        if device.type != "cpu" or len(entries) < 64:
+            num_workers = 0
+        jobs = [(entry["wav"], utt_id) for utt_id, entry in entries]
+        results = _map_features(jobs, mel, sample_rate, device, num_workers)
+        items = tqdm(zip(entries, results), total=len(entries), desc="mel sequences",
+                     disable=not progress)
+        ids, codes, skipped = [], [], []
+        for (utt_id, entry), result in items:
+            if isinstance(result, str):
+                skipped.append((entry["wav"], result))
+                continue
+            ids.append(utt_id)
+            codes.append(quantize_db(result[0]))  # no augmented copies here
+        warn_skipped(skipped, "unreadable audio files")
+        if not ids:
+            raise ValueError(f"no readable audio in manifest {manifest_path}")
+        cached = {"ids": ids, "codes": codes}
+        if cache_path is not None:
+            save_cache(cache_path, key, cached)
+    return {"ids": list(cached["ids"]), "mel_db": [dequantize_db(c) for c in cached["codes"]]}

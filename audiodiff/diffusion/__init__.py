@@ -17,7 +17,8 @@ Glossary (the same names in every file; code step t = 0 .. T-1 is the paper's st
 - ``log_snr``: lambda_t = 0.5 * log(alpha_bar / (1 - alpha_bar)) = log(alpha_t / sigma_t),
   half the log signal-to-noise ratio, in DPM-Solver's convention.
 - ``guidance_scale``: classifier-free guidance scale s, eps = eps_u + s (eps_c - eps_u);
-  s = 1 is no guidance (Ho & Salimans 2022 use w = s - 1).
+  s = 1 is no guidance (Ho & Salimans 2022 use w = s - 1). A list of scales with a list of
+  null branches gives one scale per condition (``guided_eps``).
 """
 
 from audiodiff.diffusion.ema import EMA

@@ -44,6 +44,7 @@ def sample_from_model(
     autocast_dtype=None,
     progress=False,
     cond=None,
+    uncond=None,
     prior=None,
     sampler_options=None,
 ):
@@ -51,7 +52,9 @@ def sample_from_model(
 
     The starting noise x_T ~ N(0, I) (or ~ ``prior``) is drawn with ``generator`` on the
     schedule's device; classifier-free guidance uses the all-null labels as the unconditional
-    branch, with ``cond`` (e.g. a vocoder's mel) in both branches.
+    branch, with ``cond`` (e.g. a vocoder's mel) in both branches, unless the null branch is
+    given explicitly as ``uncond`` (``uncond`` a list for one guidance scale per condition,
+    see ``guided_eps``).
 
     Arguments
     ---------
@@ -69,8 +72,8 @@ def sample_from_model(
         "ddpm", "ddim" or "dpm_solver".
     steps : int
         Number of sampling steps (None with "ddpm" = the full chain).
-    guidance_scale : float
-        Classifier-free guidance scale (1 = no guidance).
+    guidance_scale : float or list of float
+        Classifier-free guidance scale (1 = no guidance); a list with a list ``uncond``.
     eta : float
         DDIM stochasticity (only used by "ddim").
     clip_x0 : float, optional
@@ -82,8 +85,13 @@ def sample_from_model(
     progress : bool
         Show a progress bar over the steps.
     cond : dict, optional
-        Further keyword arguments of ``model`` that guidance leaves as they are, e.g.
-        ``{"mel": mel}`` for a vocoder.
+        Further keyword arguments of ``model`` (tensors with n rows), e.g. ``{"mel": mel}``
+        for a vocoder, or a TTS decoder's content and speaker context; kept as they are in
+        the automatic null branch.
+    uncond : dict or list of dict, optional
+        The null branch(es) given explicitly (see ``guided_eps``), e.g. one per condition
+        with a list ``guidance_scale``; None: the null labels + ``cond`` when there are
+        labels and ``guidance_scale != 1``, else no guidance.
     prior : object, optional
         Conditioned noise distribution of x_T and of the sampler's fresh draws
         (``audiodiff.diffusion.priors``); None = N(0, I).
@@ -108,10 +116,10 @@ def sample_from_model(
     device = schedule.alpha_bar.device
     sample_fn = get_sampler(sampler)
     labels = {k: v.to(device) for k, v in (labels or {}).items()}
-    uncond = null_labels(labels) if labels and guidance_scale != 1.0 else None
     cond = dict(cond or {})
-    if uncond is not None:
-        uncond = {**uncond, **cond}
+    if uncond is None and labels and guidance_scale != 1.0:
+        uncond = {**null_labels(labels), **cond}
+    cond = {**labels, **cond}
 
     def network(x_t, t, **cond):
         ctx = (
@@ -136,7 +144,7 @@ def sample_from_model(
             x_T,
             schedule,
             steps=steps,
-            cond={**labels, **cond},
+            cond=cond,
             uncond=uncond,
             guidance_scale=guidance_scale,
             generator=generator,

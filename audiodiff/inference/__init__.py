@@ -20,6 +20,7 @@ from audiodiff.inference.style import (
     StyleEncoder,
     StyleEncoderInputError,
 )
+from audiodiff.inference.tts import TTS, TTSInputError, load_style_encoder, load_tts_vocoder
 from audiodiff.inference.waveform_generator import WaveformGenerator
 
 __all__ = [
@@ -29,8 +30,12 @@ __all__ = [
     "SpectrogramGenerator",
     "StyleEncoder",
     "StyleEncoderInputError",
+    "TTS",
+    "TTSInputError",
     "VocoderMismatchError",
     "WaveformGenerator",
+    "load_style_encoder",
+    "load_tts_vocoder",
     "load_vocoder",
     "mel_settings_mismatch",
     "resolve_vocoder",

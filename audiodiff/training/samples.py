@@ -164,3 +164,88 @@ def write_sample_folder(folder, wavs, mels_db, grid, sample_rate, label_names=No
     with open(os.path.join(folder, "labels.json"), "w") as f:
         json.dump({"samples": dict(zip(titles, grid)), "label_names": label_names or {}}, f)
     return paths
+
+
+_SLUG_RE = re.compile(r"[^0-9a-z]+")
+
+
+def tts_sample_name(text, speaker, index, max_text=40):
+    """File stem of a synthesised utterance: ``<text slug>__<speaker slug>_<index>``.
+
+    Arguments
+    ---------
+    text : str
+        The text spoken (or the source utterance's id for voice conversion).
+    speaker : str
+        The target speaker (name, or the reference's id).
+    index : int
+        Running index among samples with the same text and speaker.
+    max_text : int
+        Longest text slug kept.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> tts_sample_name("Seven!", "jackson", 2)
+    'seven__jackson_002'
+    >>> tts_sample_name("We call it bear", "SPEAKER 1099", 0)
+    'we-call-it-bear__speaker-1099_000'
+    """
+    slug = lambda s: _SLUG_RE.sub("-", str(s).lower()).strip("-") or "x"  # noqa: E731
+    return f"{slug(text)[:max_text].rstrip('-')}__{slug(speaker)}_{index:03d}"
+
+
+def write_tts_samples(folder, wavs, mels_db, infos, sample_rate, max_plots=16):
+    """Write ``folder/wav/<text>__<speaker>_NNN.wav``, ``spectrograms.png`` and ``labels.json``.
+
+    Arguments
+    ---------
+    folder : str
+        Output folder (created).
+    wavs : list of torch.Tensor
+        [samples_i] waveforms (any lengths).
+    mels_db : list of torch.Tensor
+        [n_mels, frames_i] dB mels (plotted).
+    infos : list of dict
+        Per sample: ``text`` and ``speaker`` (used in the name) and anything else worth
+        keeping (reference, digit, source); saved in ``labels.json`` under ``samples``.
+    sample_rate : int
+        Sample rate of ``wavs``.
+    max_plots : int
+        Spectrograms in the PNG grid.
+
+    Returns
+    -------
+    list of str
+        Paths of the wav files, in the order of ``wavs``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> paths = write_tts_samples(out, [torch.zeros(800)] * 2, [torch.zeros(8, 5)] * 2,
+    ...                           [{"text": "one", "speaker": "theo"}] * 2, 16000)
+    >>> [os.path.basename(p) for p in paths]
+    ['one__theo_000.wav', 'one__theo_001.wav']
+    """
+    wav_dir = os.path.join(folder, "wav")
+    os.makedirs(wav_dir, exist_ok=True)
+    counts, paths, stems = {}, [], []
+    for wav, info in zip(wavs, infos):
+        key = (info["text"], info["speaker"])
+        counts[key] = counts.get(key, -1) + 1
+        stem = tts_sample_name(info["text"], info["speaker"], counts[key])
+        path = os.path.join(wav_dir, stem + ".wav")
+        write_audio(path, wav.detach().float().cpu().reshape(-1), sample_rate)
+        paths.append(path)
+        stems.append(stem)
+    show = min(max_plots, len(paths))
+    if show:
+        grid = [m.detach().float().cpu() for m in mels_db[:show]]
+        plot_spectrograms(grid, os.path.join(folder, "spectrograms.png"), titles=stems[:show])
+    with open(os.path.join(folder, "labels.json"), "w", encoding="utf-8") as f:
+        json.dump({"samples": dict(zip(stems, infos))}, f, indent=1)
+    return paths

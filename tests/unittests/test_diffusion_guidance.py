@@ -66,3 +66,37 @@ def test_no_cond():
     x_t = torch.ones(2, 3)
     torch.testing.assert_close(guided_eps(denoiser, x_t, torch.zeros(2).long()), x_t)
     assert calls == [2]
+
+
+def test_chained_guidance_one_scale_per_condition(inputs):
+    """eps = eps_2 + s_1 (eps_0 - eps_1) + s_2 (eps_1 - eps_2), from one 3-fold batched call."""
+    x_t, t, cond, uncond = inputs
+    partial = {"label": torch.tensor([0, 0, 0]), "context": None}
+    denoiser = ToyDenoiser()
+    out = guided_eps(denoiser, x_t, t, cond, [partial, uncond], guidance_scale=[2.0, 3.5])
+    assert denoiser.batch_sizes == [9]
+    eps = [ToyDenoiser()(x_t, t, **c) for c in (cond, partial, uncond)]
+    expected = eps[2] + 2.0 * (eps[0] - eps[1]) + 3.5 * (eps[1] - eps[2])
+    torch.testing.assert_close(out, expected)
+
+
+def test_chained_equal_scales_match_single_scale(inputs):
+    x_t, t, cond, uncond = inputs
+    partial = {"label": torch.tensor([2, 0, 1]), "context": None}
+    chained = guided_eps(ToyDenoiser(), x_t, t, cond, [partial, uncond], guidance_scale=[3.0, 3.0])
+    single = guided_eps(ToyDenoiser(), x_t, t, cond, uncond, guidance_scale=3.0)
+    torch.testing.assert_close(chained, single)
+
+
+def test_chained_all_ones_is_one_conditional_call(inputs):
+    x_t, t, cond, uncond = inputs
+    denoiser = ToyDenoiser()
+    out = guided_eps(denoiser, x_t, t, cond, [uncond, uncond], guidance_scale=[1, 1.0])
+    assert denoiser.batch_sizes == [3]
+    torch.testing.assert_close(out, ToyDenoiser()(x_t, t, **cond))
+
+
+def test_chained_scale_count_must_match(inputs):
+    x_t, t, cond, uncond = inputs
+    with pytest.raises(ValueError, match="as many guidance scales"):
+        guided_eps(ToyDenoiser(), x_t, t, cond, [uncond, uncond], guidance_scale=2.0)

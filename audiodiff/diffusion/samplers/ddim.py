@@ -49,8 +49,9 @@ def sample_ddim(
         Stochasticity: 0 = deterministic DDIM, 1 = DDPM posterior variance.
     cond, uncond : dict, optional
         Conditional / null keyword arguments of ``denoiser`` (see ``guided_eps``).
-    guidance_scale : float
-        Classifier-free guidance scale (1 = no guidance).
+    guidance_scale : float or list of float
+        Classifier-free guidance scale (1 = no guidance); a list: one per null branch of
+        ``uncond`` (see ``guided_eps``).
     generator : torch.Generator, optional
         Drives the noise z (only drawn when eta > 0).
     clip_x0 : float, optional

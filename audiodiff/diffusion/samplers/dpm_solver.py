@@ -52,8 +52,9 @@ def sample_dpm_solver(
         Number of sampling steps (= denoiser calls), at most T.
     cond, uncond : dict, optional
         Conditional / null keyword arguments of ``denoiser`` (see ``guided_eps``).
-    guidance_scale : float
-        Classifier-free guidance scale (1 = no guidance).
+    guidance_scale : float or list of float
+        Classifier-free guidance scale (1 = no guidance); a list: one per null branch of
+        ``uncond`` (see ``guided_eps``).
     generator : torch.Generator, optional
         Unused (the solver is deterministic); accepted for a common sampler signature.
     clip_x0 : float, optional

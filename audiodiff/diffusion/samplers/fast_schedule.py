@@ -157,8 +157,9 @@ def sample_fast_schedule(
         :func:`align_noise_levels`); needed for "wg6" on a T = 50, beta_end 0.05 schedule.
     cond, uncond : dict, optional
         Conditional / null keyword arguments of ``denoiser`` (see ``guided_eps``).
-    guidance_scale : float
-        Classifier-free guidance scale (1 = no guidance).
+    guidance_scale : float or list of float
+        Classifier-free guidance scale (1 = no guidance); a list: one per null branch of
+        ``uncond`` (see ``guided_eps``).
     generator : torch.Generator, optional
         Drives the noise z drawn at each step.
     clip_x0 : float, optional
