@@ -177,6 +177,30 @@ BENCHMARKS = [
         ["bash", "benchmarks/gpu_fsdd_vocoder_run.sh", "{out}", "6"],
         kind="quality",
     ),
+    Benchmark(
+        "sgram_quality",
+        "LJSpeech sentence-spectrogram DDPM: train, 200 samples, frame FD / 2-8 Hz modulation "
+        "share / memorisation ratio",
+        "held-out and validation real crops; real frames in shuffled order",
+        ["bash", "benchmarks/gpu_sgram_run.sh", "{out}", "4.5"],
+        kind="quality",
+    ),
+    Benchmark(
+        "speaker_encoder_quality",
+        "ECAPA-TDNN speaker encoder: EER and closest-speaker identification on the 5 held-out "
+        "speechocean762 speakers",
+        "an untrained encoder (about 47% EER)",
+        ["bash", "benchmarks/gpu_speaker_encoder.sh", "{out}", "2", "results/gpu_speaker_encoder"],
+        kind="quality",
+    ),
+    Benchmark(
+        "tts_quality",
+        "Conditional diffusion TTS: FSDD phoneme / VC / sentence routes and speechocean762, "
+        "digit and speaker accuracy, guidance sweep, held-out speaker similarity",
+        "real clips scored by the same classifier and speaker encoder",
+        ["bash", "benchmarks/gpu_tts_run.sh", "{out}", "4.5"],
+        kind="quality",
+    ),
 ]
 
 

@@ -98,13 +98,8 @@ def load_tts_vocoder(folder, mel, fallback, device="cpu"):
     """
     if not folder:
         return fallback
-    try:
-        from audiodiff.inference import load_vocoder
-    except ImportError:
-        raise ImportError(
-            "--vocoder needs audiodiff.inference.load_vocoder (the trained-vocoder recipe), "
-            "which this installation lacks; leave --vocoder out for Griffin-Lim"
-        ) from None
+    from audiodiff.inference.diffusion_vocoder import load_vocoder
+
     return load_vocoder(folder, mel.settings(), device)
 
 
