@@ -7,7 +7,6 @@ import sys
 import pytest
 import torch
 
-import audiodiff.inference as inference
 from audiodiff.audio import GriffinLimVocoder, MelSpectrogram, write_audio
 from audiodiff.inference.tts import (
     TTSInputError,
@@ -23,22 +22,23 @@ def test_vocoder_falls_back_to_griffin_lim():
 
 
 def test_vocoder_folder_goes_to_load_vocoder(monkeypatch):
+    import audiodiff.inference.diffusion_vocoder as diffusion_vocoder
+
     calls = []
 
     def fake_load_vocoder(folder, mel_settings, device):
         calls.append((folder, mel_settings, device))
         return "trained"
 
-    monkeypatch.setattr(inference, "load_vocoder", fake_load_vocoder, raising=False)
+    monkeypatch.setattr(diffusion_vocoder, "load_vocoder", fake_load_vocoder)
     mel = MelSpectrogram(n_mels=40)
     assert load_tts_vocoder("/vocoders/x", mel, None, "cpu") == "trained"
     assert calls == [("/vocoders/x", mel.settings(), "cpu")]
 
 
-def test_vocoder_folder_without_load_vocoder_says_so(monkeypatch):
-    monkeypatch.delattr(inference, "load_vocoder", raising=False)
-    with pytest.raises(ImportError, match="leave --vocoder out"):
-        load_tts_vocoder("/vocoders/x", MelSpectrogram(), None)
+def test_vocoder_folder_that_is_not_an_experiment_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a vocoder experiment folder"):
+        load_tts_vocoder(str(tmp_path), MelSpectrogram(), None)
 
 
 def test_reference_is_resampled_and_checked(tmp_path):
