@@ -3,7 +3,8 @@
 # EQUAL budget: the same small DiffWave backbone, the same number of optimizer steps, the same
 # crops, seed and learning rate; only the noise prior differs. End to end:
 #  1. train DiffWave, PriorGrad and SpecGrad with train.py (--optimizer_step_limit STEPS),
-#     JOBS at a time (one thread each); an experiment that already finished is kept;
+#     JOBS at a time (one thread each); an experiment that already finished is kept (and
+#     an evaluation already written), so a stopped run resumes;
 #  2. vocode the held-out clips (the last 20 ids, never trained on) from their own mels: at 6
 #     steps (DiffWave's fast schedule) all of them, at 50 steps the first CLIPS50; the first
 #     CLIP_SECONDS of each; and Griffin-Lim on the same mels; MR-STFT, mel L1, LSD, PESQ (wb),
@@ -73,6 +74,9 @@ run_pool train_one $names
 # ---- 2. held-out clips: 6 and 50 steps, Griffin-Lim -------------------------------------------
 eval_one() {
   local name=$1 t=$(date +%s) what
+  if [ -f "$out/eval/$name/eval.json" ]; then
+    echo "eval $name: kept (done before)" >> "$out/run.txt"; return 0
+  fi
   if [ "$name" = griffinlim ]; then
     what="--exp diffwave=$out/exp/diffwave --steps"  # the front-end only: Griffin-Lim alone
   else

@@ -20,6 +20,7 @@ Usage: python benchmarks/summarize_cpu_vocoder.py RUN [--names diffwave priorgra
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -211,6 +212,42 @@ def find_wav(run, system, utt_id):
     return None
 
 
+def level_table(run, systems, clip_ids):
+    """Markdown rows: each system's output level against the recording (dB, mean over clips
+    of 10 log10(sum gen^2 / sum ref^2)) and in the recording's silent frames (the frames 40 dB
+    or more below its loudest; dB against the recording's loudest frame)."""
+    from audiodiff.audio import read_audio
+
+    hop = 256
+    lines = [
+        "| system | output level re recording (dB) | output in the recording's pauses, "
+        "re its loudest frame (dB) |",
+        "|---|---|---|",
+    ]
+    for system in systems:
+        level, pauses = [], []
+        for utt_id in clip_ids:
+            gen_path, ref_path = find_wav(run, system, utt_id), find_wav(run, "reference", utt_id)
+            if gen_path is None or ref_path is None:
+                continue
+            gen, _ = read_audio(gen_path)
+            ref, _ = read_audio(ref_path)
+            n = min(len(gen), len(ref)) // hop * hop
+            gen, ref = gen[:n].double(), ref[:n].double()
+            level.append(10 * math.log10(float(gen.pow(2).sum()) / float(ref.pow(2).sum())))
+            ref_frames = ref.reshape(-1, hop).pow(2).mean(dim=1)
+            gen_frames = gen.reshape(-1, hop).pow(2).mean(dim=1)
+            quiet = ref_frames < ref_frames.max() * 1e-4
+            if bool(quiet.any()):
+                pauses.append(
+                    10 * math.log10(float(gen_frames[quiet].mean()) / float(ref_frames.max()))
+                )
+        if level:
+            pause = f"{sum(pauses) / len(pauses):.1f}" if pauses else "-"
+            lines.append(f"| {system} | {sum(level) / len(level):+.1f} | {pause} |")
+    return lines
+
+
 def listening_examples(run, systems, clip_ids):
     """FLAC copies of the first clips of every system and of the recordings; total bytes."""
     from audiodiff.audio import read_audio
@@ -268,6 +305,10 @@ def main(argv):
         lines += [""] + score_table(
             systems, sub_ids, f"The {len(sub_ids)} clips vocoded at 6 and 50 steps:"
         )
+    lines += ["", "Output levels (6 steps, all clips; the reference = 0 dB):", ""]
+    lines += level_table(
+        run, ["reference", *[s for s in systems if not s.endswith("_50")]], all_ids
+    )
     lines += ["", "## Ordering checks (issue 15 goals, at 6 steps, all clips)", ""]
     lines += ordering_checks(systems, args.names, all_ids)
     lines += ["", "## The priors", ""]
