@@ -19,7 +19,8 @@
 #   DATA_FOLDER: an LJSpeech-1.1 folder (default $LJSPEECH_DIR, else the GPU subset
 #   .gpu_data/vocoder/LJSpeech-1.1); --quick: toy sizes on the bundled clips (a smoke run).
 # Environment: CPU_VOC_STEPS (800), CPU_VOC_JOBS (2), CPU_VOC_CLIP_SECONDS (2.0),
-#   CPU_VOC_CLIPS50 (3), CPU_VOC_SIZE (backbone and crop flags), CPU_VOC_HELD_OUT (20).
+#   CPU_VOC_CLIPS50 (3), CPU_VOC_SIZE (backbone and crop flags), CPU_VOC_HELD_OUT (20),
+#   CPU_VOC_ABLATION (1: also SpecGrad with its |M| floored at 0.1, "specgrad_floor01"; 0: not).
 set -uo pipefail
 out=${1:?output folder}; shift
 data=${LJSPEECH_DIR:-.gpu_data/vocoder/LJSpeech-1.1}
@@ -43,6 +44,13 @@ mkdir -p "$out"; out=$(cd "$out" && pwd)
 case $data in /*) ;; *) data=$repo/$data ;; esac
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 names="diffwave priorgrad specgrad"
+[ "${CPU_VOC_ABLATION:-1}" = 1 ] && names="$names specgrad_floor01"
+extra_flags() {  # the YAML and the extra flags of a run name
+  case $1 in
+    specgrad_floor01) echo "specgrad --specgrad_floor 0.1" ;;
+    *) echo "$1" ;;
+  esac
+}
 flags="--data_folder $data --held_out_last $held_out --optimizer_step_limit $steps
   --number_of_epochs 100000 --sample_every 100000 --ckpt_every 100000 --noprogressbar $size"
 { echo "device: CPU, $(nproc) cores (shared: load average $(cut -d' ' -f1-3 /proc/loadavg)),"\
@@ -57,7 +65,8 @@ train_one() {
   # finished = its last epoch vocoded the validation clips (only the last one does)
   if ls "$exp"/save/CKPT+* > /dev/null 2>&1 && grep -q "vocoded clips" "$exp/train_log.txt" 2>/dev/null
   then echo "train $name: kept (finished before)" >> "$out/run.txt"; return 0; fi
-  (cd recipes/LJSpeech/vocoder && python train.py "hparams/$name.yaml" $flags \
+  local yaml extra; read -r yaml extra <<< "$(extra_flags "$name")"
+  (cd recipes/LJSpeech/vocoder && python train.py "hparams/$yaml.yaml" $flags $extra \
     --output_folder "$exp" > "$out/train_$name.log" 2>&1)
   echo "train $name rc=$? wall=$(( $(date +%s) - t )) s" >> "$out/run.txt"
 }
@@ -93,7 +102,8 @@ run_pool eval_one $names griffinlim
 exps=""
 for name in $names; do exps="$exps --exp $name=$out/exp/$name"; done
 python benchmarks/vocoder_prior_diagnostics.py --data_folder "$data" \
-  --held_out_last "$held_out" $exps --out "$out/diagnostics" > "$out/diagnostics.log" 2>&1
+  --held_out_last "$held_out" $exps --per_step_loss --out "$out/diagnostics" \
+  > "$out/diagnostics.log" 2>&1
 echo "diagnostics rc=$?" >> "$out/run.txt"
 
 # ---- 4. summary -------------------------------------------------------------------------------

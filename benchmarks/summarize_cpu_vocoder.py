@@ -149,15 +149,31 @@ def diagnostics_lines(diag):
         "",
         "| prior | residual at T, plain (dB) | residual at T, whitened (dB) | residual at the "
         "6-step start, whitened (dB) | whitening error (W L z vs z, relative) | std of W eps | "
-        "noise over speech per frame, median (dB) |",
-        "|---|---|---|---|---|---|---|",
+        "noise over speech per frame, median (dB) | noise gain spread, p99 / p1 (dB) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, m in diag["mean"].items():
         lines.append(
             f"| {name} | {m['residual_T_plain_db']:.1f} | {m['residual_T_white_db']:.1f} | "
             f"{m['residual_fast_white_db']:.1f} | {m['inverse_error']:.3f} | "
-            f"{m['whitened_std']:.3f} | {-m['speech_to_noise_db']:.1f} |"
+            f"{m['whitened_std']:.3f} | {-m['speech_to_noise_db']:.1f} | "
+            f"{m.get('gain_range_db', float('nan')):.1f} |"
         )
+    loss = diag.get("per_step_loss")
+    if loss:
+        steps_t = list(next(iter(loss.values()))["model"])
+        lines += [
+            "",
+            "Whitened loss per step t on crops of the test clips: the trained network, and "
+            "(x0 = 0) the predictor that ignores the speech:",
+            "",
+            "| prior | " + " | ".join(f"t = {t}" for t in steps_t) + " |",
+            "|---" * (len(steps_t) + 1) + "|",
+        ]
+        for name, entry in loss.items():
+            for kind in ("model", "x0_zero"):
+                cells = " | ".join(f"{entry[kind][t]:.3f}" for t in steps_t)
+                lines.append(f"| {name} ({'network' if kind == 'model' else 'x0 = 0'}) | {cells} |")
     return lines
 
 

@@ -14,7 +14,16 @@ the prior and W its whitening (``noise.whiten``):
   inverse, SpecGrad's G^+ M^-1 G is approximate) and the std of W(eps) (1 when exact);
 - speech-to-noise per frame: 20 log10 of the recording's frame RMS over the noise's (median
   and 10th / 90th percentiles over the frames within 40 dB of the clip's loudest);
+- the spread of the noise gain, 20 log10 of its 99th over its 1st percentile (SpecGrad: |M|
+  over bins and frames; PriorGrad: the per-frame std): the loss weights 1 / gain^2 spread
+  twice as much in dB, a measure of how ill-conditioned the whitened loss is;
 - PriorGrad only: the share of frames whose std sits at its floor ``std_min``.
+
+With ``--per_step_loss``, the whitened loss E ||W (eps_hat - eps)||^2 / dim of each trained
+network on crops of the test clips (the first ``--crops``, 32 frames from frame 100) at
+several steps t, beside that of the predictor that ignores the speech (x0 = 0: eps_hat =
+x_t / sqrt(1 - alpha_bar_t)); a network above that line at large t has not yet learnt the
+noise it is given.
 
 Writes ``OUT/prior_diagnostics.json`` and ``OUT/prior_levels.jpg`` (one clip: the frame RMS
 of speech and of each prior's noise, in dB, over time). Prints a markdown table.
@@ -45,6 +54,7 @@ COLUMNS = (
     ("inverse_error", "W L z vs z (rel. error)"),
     ("whitened_std", "std of W eps"),
     ("speech_to_noise_db", "speech / noise per frame (dB, median)"),
+    ("gain_range_db", "noise gain spread, p99 / p1 (dB)"),
 )
 
 
@@ -56,7 +66,36 @@ def parse_args(argv):
     parser.add_argument("--max_clips", type=int, help="only the first N test clips")
     parser.add_argument("--fast_schedule", default="diffwave6")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--per_step_loss", action="store_true")
+    parser.add_argument("--crops", type=int, default=8)
+    parser.add_argument("--steps_t", type=int, nargs="+", default=[0, 5, 10, 20, 30, 40, 49])
     return parser.parse_args(argv)
+
+
+@torch.no_grad()
+def per_step_loss(vocoder, test, steps_t, num_crops, frames=32, start=100):
+    """Whitened loss per t of the network and of the x0 = 0 predictor on test-clip crops."""
+    from audiodiff.training.vocoding import conditioning_mel
+
+    hop = vocoder.mel.hop_length
+    crops = [
+        (w[start * hop : (start + frames) * hop], m[:, start : start + frames])
+        for w, m in zip(test["wav"], test["mel_db"])
+        if m.shape[-1] >= start + frames
+    ][:num_crops]
+    x0 = torch.stack([c[0] for c in crops])[:, None]
+    mel_db = torch.stack([c[1] for c in crops])
+    noise = vocoder.prior.condition(mel_db)
+    eps = noise.sample(x0, torch.Generator().manual_seed(0))
+    cond = conditioning_mel(mel_db, vocoder.mel_offset_db, vocoder.mel_scale_db)
+    model, trivial = {}, {}
+    for t in steps_t:
+        ab = vocoder.schedule.alpha_bar[t]
+        x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+        out = vocoder.model(x_t, torch.full((len(x0),), t), mel=cond)
+        model[t] = float(noise.whiten(out - eps).pow(2).mean())
+        trivial[t] = float(noise.whiten(x_t / (1 - ab).sqrt() - eps).pow(2).mean())
+    return {"model": model, "x0_zero": trivial, "crops": len(crops)}
 
 
 def ratio_db(a, x0, eps):
@@ -102,6 +141,17 @@ def diagnose(vocoder, wav, mel_db, a_T, a_fast, generator):
         "speech_to_noise_p10_db": float(snr.quantile(0.1)),
         "speech_to_noise_p90_db": float(snr.quantile(0.9)),
     }
+    # the spread of the noise gain (and of the loss weights 1 / gain^2, the inverse):
+    # 20 log10(99th / 1st percentile) of |M| over the STFT bins and frames (SpecGrad), of the
+    # per-frame std (PriorGrad); 0 dB for N(0, I)
+    if hasattr(noise, "filter"):
+        gain = noise.filter.abs().flatten()
+    elif hasattr(noise, "std"):
+        gain = noise.std.flatten()
+    else:
+        gain = torch.ones(1)
+    gain = gain.double()
+    out["gain_range_db"] = float(20 * torch.log10(gain.quantile(0.99) / gain.quantile(0.01)))
     if isinstance(vocoder.prior, PriorGradPrior):
         std = vocoder.prior.frame_std(mel_db[None])
         out["std_at_floor"] = float((std <= vocoder.prior.std_min * (1 + 1e-6)).float().mean())
@@ -167,6 +217,10 @@ def main(argv):
                 plot["speech"], plot[name] = speech_db, noise_db
         results["per_clip"][name] = rows
         results["mean"][name] = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+        if args.per_step_loss:
+            results.setdefault("per_step_loss", {})[name] = per_step_loss(
+                vocoder, test, args.steps_t, args.crops
+            )
     with open(os.path.join(args.out, "prior_diagnostics.json"), "w") as f:
         json.dump(results, f, indent=1)
     levels_figure(
@@ -185,6 +239,9 @@ def main(argv):
     print("|---" * (len(COLUMNS) + 1) + "|")
     for name, mean in results["mean"].items():
         print(f"| {name} | " + " | ".join(f"{mean[k]:.3f}" for k, _ in COLUMNS) + " |")
+    for name, loss in results.get("per_step_loss", {}).items():
+        for kind in ("model", "x0_zero"):
+            print(f"{name} {kind}: " + ", ".join(f"t={t} {v:.3f}" for t, v in loss[kind].items()))
 
 
 if __name__ == "__main__":
