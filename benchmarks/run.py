@@ -171,6 +171,15 @@ BENCHMARKS = [
         kind="quality",
     ),
     Benchmark(
+        "vocoder_cpu_compare",
+        "LJSpeech vocoders at CPU scale: DiffWave, PriorGrad, SpecGrad (same steps) and "
+        "Griffin-Lim on the 20 held-out clips",
+        "Griffin-Lim on the same mels",
+        ["bash", "benchmarks/cpu_vocoder_compare.sh", "{out}"],
+        quick_args=["--quick"],
+        kind="quality",
+    ),
+    Benchmark(
         "fsdd_vocoder_quality",
         "The AudioMNIST digit model's samples through the FSDD vocoder: classifier scores",
         "the same samples through Griffin-Lim",

@@ -14,6 +14,12 @@ Writes ``OUT/eval.json`` (means and per-clip scores, seconds of compute per syst
 ``OUT/spectrograms.png`` (real vs every system, two clips) and ``OUT/noise.png`` (one clip's
 mel beside the noise each prior draws for it, and the whitened SpecGrad noise).
 
+On a CPU (``benchmarks/cpu_vocoder_compare.sh``): ``--clip_seconds`` vocodes the first
+seconds of each clip only (``OUT/wavs/reference`` holds the recordings cut the same way),
+``--clips_at 50=5`` the first 5 clips only at 50 steps, ``--with_pesq`` adds PESQ (wb) and
+STOI in the same pass, ``--no_griffin_lim`` leaves Griffin-Lim to another run, and
+``--figure_format jpg`` writes the figures as JPEG.
+
 Usage
 -----
 python benchmarks/vocoder_eval.py --data_folder .gpu_data/vocoder/LJSpeech-1.1 \
@@ -51,12 +57,45 @@ def parse_args(argv):
     parser.add_argument("--data_folder", required=True, help="the LJSpeech-1.1 folder")
     parser.add_argument("--held_out_last", type=int, default=20)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--steps", type=int, nargs="+", default=[6, 50])
+    parser.add_argument("--steps", type=int, nargs="*", default=[6, 50])
     parser.add_argument("--max_clips", type=int, help="only the first N test clips")
     parser.add_argument("--griffin_lim_iters", type=int, default=64)
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--plot_clips", type=int, default=2)
+    parser.add_argument("--clip_seconds", type=float, help="vocode each clip's first seconds")
+    parser.add_argument(
+        "--clips_at", action="append", default=[], help="STEPS=N: only N clips at STEPS steps"
+    )
+    parser.add_argument("--with_pesq", action="store_true", help="PESQ (wb) and STOI too")
+    parser.add_argument("--no_griffin_lim", action="store_true")
+    parser.add_argument("--figure_format", choices=("png", "jpg"), default="png")
     return parser.parse_args(argv)
+
+
+def clips_at(specs):
+    """``["50=5"]`` -> ``{50: 5}`` (the number of clips vocoded at a step count).
+
+    Example
+    -------
+    >>> clips_at(["50=5", "6=20"])
+    {50: 5, 6: 20}
+    """
+    out = {}
+    for spec in specs:
+        steps, _, num = spec.partition("=")
+        try:
+            out[int(steps)] = int(num)
+        except ValueError:
+            sys.exit(f"error: --clips_at expects STEPS=N, got {spec!r}")
+    return out
+
+
+def cut(clips, seconds, sample_rate, hop_length):
+    """Each (id, wav, mel_db) cut to its first ``seconds`` (whole frames); None: unchanged."""
+    if seconds is None:
+        return clips
+    frames = max(1, int(seconds * sample_rate) // hop_length)
+    return [(i, w[: frames * hop_length], m[:, :frames]) for i, w, m in clips]
 
 
 def mean_scores(per_clip):
@@ -64,7 +103,7 @@ def mean_scores(per_clip):
     return {k: sum(c["scores"][k] for c in per_clip) / len(per_clip) for k in keys}
 
 
-def run_system(name, synth, clips, out, sample_rate, device):
+def run_system(name, synth, clips, out, sample_rate, device, metrics=NO_PESQ):
     """Vocode every clip with ``synth(mel_db) -> wav``; write, score, time."""
     folder = os.path.join(out, "wavs", name)
     per_clip, compute_s, audio_s = [], 0.0, 0.0
@@ -80,7 +119,7 @@ def run_system(name, synth, clips, out, sample_rate, device):
         write_audio(path, gen, sample_rate)
         gen, _ = read_audio(path)  # score the 16-bit file, as the CPU scorer will (LSD is
         # sensitive to the quantisation floor in near-silent frames)
-        scores = vocoder_metrics(wav, gen, sample_rate, **NO_PESQ)
+        scores = vocoder_metrics(wav[: gen.shape[-1]], gen, sample_rate, **metrics)
         per_clip.append({"id": utt_id, "scores": scores})
     result = {
         "mean": mean_scores(per_clip),
@@ -144,9 +183,21 @@ def main(argv):
     )
     test = load_utterances(manifests["test"], mel, sample_rate, max_items=args.max_clips)
     clips = list(zip(test["ids"], test["wav"], test["mel_db"]))
+    clips = cut(clips, args.clip_seconds, sample_rate, mel.hop_length)
+    for utt_id, wav, _ in clips:
+        write_audio(os.path.join(args.out, "wavs", "reference", f"{utt_id}.wav"), wav, sample_rate)
     print(f"{len(clips)} test clips, {test['ids'][0]} .. {test['ids'][-1]}", flush=True)
+    metrics = dict(with_pesq=True, with_stoi=True) if args.with_pesq else NO_PESQ
+    limits = clips_at(args.clips_at)
 
-    results = {"clips": test["ids"], "device": str(device), "systems": {}, "priors": {}}
+    results = {
+        "clips": test["ids"],
+        "device": str(device),
+        "clip_seconds": args.clip_seconds,
+        "threads": torch.get_num_threads(),
+        "systems": {},
+        "priors": {},
+    }
     if device.type == "cuda":
         results["gpu"] = torch.cuda.get_device_name()
     for name, vocoder in vocoders.items():
@@ -156,11 +207,22 @@ def main(argv):
             results["systems"][system] = run_system(
                 system,
                 lambda m, v=vocoder, s=steps: v.vocode(m, steps=s),
-                clips,
+                clips[: limits.get(steps, len(clips))],
                 args.out,
                 sample_rate,
                 device,
+                metrics,
             )
+    if not args.no_griffin_lim:
+        griffin_lim(args, results, clips, mel, sample_rate, device, metrics)
+    with open(os.path.join(args.out, "eval.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    figures(args, vocoders, clips, mel, sample_rate)
+    print(f"wrote {args.out}/eval.json, figures, wavs/", flush=True)
+
+
+def griffin_lim(args, results, clips, mel, sample_rate, device, metrics):
+    """Griffin-Lim (the project's default inversion) on the same mels, scored the same way."""
     griffin_lim = GriffinLimVocoder(
         sample_rate=sample_rate,
         n_fft=mel.n_fft,
@@ -172,26 +234,29 @@ def main(argv):
     ).to(device)
     torch.manual_seed(0)
     results["systems"]["griffinlim"] = run_system(
-        "griffinlim", griffin_lim, clips, args.out, sample_rate, device
+        "griffinlim", griffin_lim, clips, args.out, sample_rate, device, metrics
     )
-    with open(os.path.join(args.out, "eval.json"), "w") as f:
-        json.dump(results, f, indent=1)
 
-    # plots: real vs every system (6-step outputs and Griffin-Lim), and the priors' noise
+
+def figures(args, vocoders, clips, mel, sample_rate):
+    """Real vs every system (first step count and Griffin-Lim), and the priors' noise."""
     panels, titles = [], []
+    systems = [f"{n}_{args.steps[0]}" for n in vocoders] if args.steps else []
+    systems += [] if args.no_griffin_lim else ["griffinlim"]
     for utt_id, _, mel_db in clips[: args.plot_clips]:
         panels.append(mel_db)
         titles.append(f"{utt_id} real")
-        for system in [f"{n}_{args.steps[0]}" for n in vocoders] + ["griffinlim"]:
+        for system in systems:
             gen, _ = read_audio(os.path.join(args.out, "wavs", system, f"{utt_id}.wav"))
             panels.append(amplitude_to_db(mel.cpu()(gen))[0])
             titles.append(f"{utt_id} {system}")
-    ncols = len(vocoders) + 2
-    plot_spectrograms(
-        panels, os.path.join(args.out, "spectrograms.png"), titles, ncols, vmin=-80, vmax=10
-    )
-    noise_figure(os.path.join(args.out, "noise.png"), vocoders, clips[0][2], sample_rate, mel)
-    print(f"wrote {args.out}/eval.json, spectrograms.png, noise.png, wavs/", flush=True)
+    ext = args.figure_format
+    path = os.path.join(args.out, f"spectrograms.{ext}")
+    plot_spectrograms(panels, path, titles, len(systems) + 1, vmin=-80, vmax=10)
+    if args.steps:
+        noise_figure(
+            os.path.join(args.out, f"noise.{ext}"), vocoders, clips[0][2], sample_rate, mel
+        )
 
 
 if __name__ == "__main__":

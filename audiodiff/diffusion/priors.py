@@ -355,15 +355,24 @@ class SpecGradPrior(nn.Module):
     frame (all in the STFT of the mel, ``n_fft`` bins, frames centred every ``hop_length``):
 
     1. the linear magnitude spectrum S = pinv(fbank^T) mel (the pseudo-inverse of the mel
-       basis), clamped at ``1e-8``; bins below the second band's centre or above the
-       second-to-last one's (where one triangle, or none above f_max, constrains S, and the
-       pseudo-inverse overshoots) take the value at that centre;
+       basis), floored at ``dip_floor`` times the smooth interpolation of the mel
+       (``fbank`` applied to the band values per unit of filter weight, a positive estimate):
+       the pseudo-inverse has zeros and negative values between band centres, and their log
+       (clamped at 1e-8: -160 dB) would drag the liftered envelope down by tens of dB, by
+       an amount that changes from frame to frame (measured on LJSpeech: 10 dB RMS error
+       per bin against the liftered envelope of the true STFT with a plain clamp, 2.8 dB
+       with the floor at 0.1). Bins below the second band's centre or above the
+       second-to-last one's (where one triangle, or none above f_max, constrains S) take the
+       value at that centre;
     2. its real cepstrum c = IDFT(log S) (a real, even sequence of ``n_fft`` quefrencies);
     3. the lifter keeps |q| < ``lifter_order`` over the full symmetric range (q = 0 .. r-1 and
        n_fft-r+1 .. n_fft-1): log E = DFT(lifter * c), the smooth log envelope;
-    4. the gain normalisation E / gain_ref, with gain_ref the largest frame RMS of E over the
-       training set (``fit``; a buffer saved with the model), so the loudest training frames
-       get noise of about unit variance (as PriorGrad's std <= 1);
+    4. the gain normalisation E / gain_ref, with gain_ref the ``gain_quantile`` quantile of
+       the frame RMS of E over the training set (``fit``; a buffer saved with the model), so
+       the loud training frames get noise of about unit variance (as PriorGrad's std <= 1,
+       whose e_max = 4 clips outliers too). The largest frame (``gain_quantile=1``) is an
+       outlier on speech: on LJSpeech 4x the 99th percentile, which left the noise below the
+       speech in most frames and the signal dominant at t = T;
     5. the floor: |M| = sqrt((E / gain_ref)^2 + floor^2), so M is never 0 and M^{-1} is
        bounded;
     6. the minimum-phase response with that magnitude: its cepstrum folded onto the positive
@@ -390,6 +399,11 @@ class SpecGradPrior(nn.Module):
         Floor of |M| after the gain normalisation.
     gain_ref : float, optional
         The normalisation gain, when known (otherwise ``fit`` sets it).
+    gain_quantile : float
+        Quantile of the training frames' envelope RMS that gets unit RMS (``fit``), in (0, 1].
+    dip_floor : float
+        Floor of the pseudo-inverse spectrum relative to the smooth interpolation (step 1), in
+        [0, 1]; 0 = the plain pseudo-inverse (clamped at 1e-8).
 
     Example
     -------
@@ -411,6 +425,8 @@ class SpecGradPrior(nn.Module):
         lifter_order=LIFTER_ORDER,
         floor=0.01,
         gain_ref=None,
+        gain_quantile=0.99,
+        dip_floor=0.1,
     ):
         super().__init__()
         mel_fbank = torch.as_tensor(mel_fbank, dtype=torch.float32)
@@ -424,12 +440,24 @@ class SpecGradPrior(nn.Module):
             raise ValueError(f"lifter_order must be in [1, n_fft / 2], got {lifter_order}")
         if not floor > 0:
             raise ValueError(f"floor must be > 0, got {floor}")
+        if not 0 < gain_quantile <= 1:
+            raise ValueError(f"gain_quantile must be in (0, 1], got {gain_quantile}")
+        if not 0 <= dip_floor <= 1:
+            raise ValueError(f"dip_floor must be in [0, 1], got {dip_floor}")
+        self.gain_quantile = float(gain_quantile)
+        self.dip_floor = float(dip_floor)
         self.n_fft = int(n_fft)
         self.hop_length = int(hop_length)
         self.win_length = int(win_length or n_fft)
         self.lifter_order = int(lifter_order)
         self.floor = float(floor)
         self.register_buffer("fbank_pinv", torch.linalg.pinv(mel_fbank.T), persistent=False)
+        # the smooth positive estimate of step 1: S_k = sum_m fbank[k, m] v_m / sum_m fbank[k, m]
+        # with v_m = mel_m / sum_k fbank[k, m] (each band's value per unit of filter weight),
+        # as one [n_freqs, n_mels] matrix (rows of bins no band reaches are 0)
+        smooth = mel_fbank / mel_fbank.sum(dim=1, keepdim=True).clamp(min=1e-12)
+        smooth = smooth / mel_fbank.sum(dim=0).clamp(min=1e-12)
+        self.register_buffer("fbank_smooth", smooth, persistent=False)
         self.register_buffer("window", torch.hann_window(self.win_length), persistent=False)
         # bins outside [second band centre, second-to-last band centre] copy the nearer one
         # (step 1; with fewer than 4 bands, the first and last centres)
@@ -472,8 +500,11 @@ class SpecGradPrior(nn.Module):
 
     def _log_envelope(self, mel_db):
         mel = _db_to_amplitude(mel_db)
-        pinv = self.fbank_pinv.to(mel.device)
-        spec = torch.matmul(pinv, mel).clamp(min=1e-8)  # [batch, n_freqs, frames]
+        spec = torch.matmul(self.fbank_pinv.to(mel.device), mel)  # [batch, n_freqs, frames]
+        if self.dip_floor > 0:
+            smooth = torch.matmul(self.fbank_smooth.to(mel.device), mel)
+            spec = torch.maximum(spec, self.dip_floor * smooth)
+        spec = spec.clamp(min=1e-8)
         spec = spec[:, self.nearest_covered.to(mel.device)]
         cepstrum = torch.fft.irfft(spec.log(), n=self.n_fft, dim=1)
         cepstrum = cepstrum * self.lifter.to(mel.device)[:, None]
@@ -481,7 +512,8 @@ class SpecGradPrior(nn.Module):
 
     @torch.no_grad()
     def fit(self, mel_db_batches):
-        """Set gain_ref = the largest frame RMS of the envelope E over the training mels.
+        """Set gain_ref = the ``gain_quantile`` quantile of the frame RMS of the envelope E over
+        the training mels (the nearest frame's value; 1 = the largest).
 
         Arguments
         ---------
@@ -495,14 +527,16 @@ class SpecGradPrior(nn.Module):
         """
         if isinstance(mel_db_batches, torch.Tensor):
             mel_db_batches = [mel_db_batches]
-        largest = None
+        rms = []
         for mel_db in mel_db_batches:
             log_env = self.log_envelope(mel_db.reshape(-1, *mel_db.shape[-2:]))
-            rms = (2 * log_env).exp().mean(dim=1).sqrt().max()
-            largest = rms if largest is None else torch.maximum(largest, rms)
-        if largest is None:
+            rms.append((2 * log_env).exp().mean(dim=1).sqrt().flatten().cpu())
+        if not rms:
             raise ValueError("SpecGradPrior.fit needs at least one mel spectrogram")
-        self.gain_ref.fill_(float(largest))
+        rms = torch.cat(rms).double()
+        # torch.quantile takes at most 2^24 values: the sorted frames' value at the quantile
+        index = round(self.gain_quantile * (len(rms) - 1))
+        self.gain_ref.fill_(float(rms.sort().values[index]))
         return self
 
     def filter(self, mel_db):
@@ -539,5 +573,6 @@ class SpecGradPrior(nn.Module):
     def extra_repr(self):
         return (
             f"n_fft={self.n_fft}, hop_length={self.hop_length}, lifter_order="
-            f"{self.lifter_order}, floor={self.floor}, gain_ref={float(self.gain_ref):.4g}"
+            f"{self.lifter_order}, floor={self.floor}, gain_quantile={self.gain_quantile}, "
+            f"dip_floor={self.dip_floor}, gain_ref={float(self.gain_ref):.4g}"
         )

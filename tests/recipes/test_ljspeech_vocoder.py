@@ -83,6 +83,24 @@ def test_the_three_yamls_differ_only_in_the_prior():
     assert shared("diffwave") == shared("priorgrad") == shared("specgrad")
 
 
+def test_optimizer_step_limit_is_an_int():
+    """SpeechBrain 1.1 parses --optimizer_step_limit as a string (its default is None): the
+    recipe makes it an int (the equal-steps comparisons use it) or exits with one line."""
+    import importlib.util
+
+    from speechbrain.utils.run_opts import RunOptions
+
+    spec = importlib.util.spec_from_file_location("vocoder_train", os.path.join(RECIPE, "train.py"))
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    _, run_opts, _ = RunOptions.from_command_line_args(["x.yaml", "--optimizer_step_limit", "7"])
+    assert recipe.typed_run_opts(run_opts).optimizer_step_limit == 7
+    assert recipe.typed_run_opts(RunOptions()).optimizer_step_limit is None
+    _, bad, _ = RunOptions.from_command_line_args(["x.yaml", "--optimizer_step_limit", "many"])
+    with pytest.raises(SystemExit, match="error: --optimizer_step_limit expects an integer"):
+        recipe.typed_run_opts(bad)
+
+
 @pytest.mark.parametrize("vocoder", ["diffwave", "priorgrad"])
 def test_debug_run_writes_vocoded_clips(tmp_path, vocoder):
     out = tmp_path / "exp"

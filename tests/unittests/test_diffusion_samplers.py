@@ -18,6 +18,7 @@ from audiodiff.diffusion import (
     sample_dpm_solver,
 )
 from audiodiff.diffusion.samplers import sample_fast_schedule
+from audiodiff.diffusion.samplers.fast_schedule import align_noise_levels
 
 MU, S = 0.5, 0.3  # data distribution x0 ~ N(MU, S^2), independently per dimension
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -405,3 +406,84 @@ def test_progress_bar_runs(capsys):
         gaussian_denoiser(schedule), torch.randn(2, 3), schedule, steps=4, progress=True
     )
     assert out.shape == (2, 3)
+
+
+def filtered_noise_and_correlated_data():
+    """A SpecGrad-form prior (a time-varying filter, n_fft 16, hop 4, 64 samples) as an explicit
+    matrix L (Sigma = L L^T), and correlated Gaussian data x0 ~ N(0, C) with another
+    covariance; the exact E[eps | x_t] = sqrt(1 - ab) Sigma (ab C + (1 - ab) Sigma)^-1 x_t."""
+    n_fft, hop, frames = 16, 4, 16
+    dim = hop * frames
+    k = torch.arange(n_fft // 2 + 1, dtype=torch.float64)[:, None]
+    j = torch.arange(frames, dtype=torch.float64)[None]
+    gain = (torch.exp(-((k - 2 - 2 * torch.sin(j / 3)) ** 2) / 4) + 0.05) * (
+        0.3 + torch.sigmoid(j - 8)
+    )
+    window = torch.hann_window(n_fft, dtype=torch.float64)
+    noise = FilteredNoise(gain[None].to(torch.complex128), n_fft, hop, n_fft, window)
+    eye = torch.eye(dim, dtype=torch.float64)
+    lower = torch.stack([noise.shape(e[None, None])[0, 0] for e in eye], dim=1)
+    sigma = lower @ lower.T
+    g = torch.Generator().manual_seed(0)
+    a = 0.05 * torch.randn(dim, dim, generator=g, dtype=torch.float64)
+    a = a + torch.diag(torch.linspace(0.05, 0.5, dim, dtype=torch.float64))
+    return noise, sigma, a @ a.T
+
+
+def matrix_gaussian_denoiser(schedule, sigma, cov):
+    """E[eps | x_t] for x0 ~ N(0, cov) and eps ~ N(0, sigma), at float (aligned) steps too."""
+    root = schedule.alpha_bar.double().sqrt()
+
+    def denoiser(x_t, t):
+        t = t.double().flatten()[0]
+        low = int(t.floor().clamp(0, len(root) - 2))
+        ab = torch.lerp(root[low], root[low + 1], t - low) ** 2
+        gain = (1 - ab).sqrt() * sigma @ torch.linalg.inv(ab * cov + (1 - ab) * sigma)
+        return (x_t.reshape(-1, x_t.shape[-1]) @ gain.T).reshape(x_t.shape)
+
+    return denoiser
+
+
+@pytest.mark.parametrize(
+    "name, sampler, kwargs, tol, checks",
+    [
+        ("ddpm50", sample_ddpm, {}, 0.2, ("white",)),
+        ("ddim50", sample_ddim, {"steps": 50}, 0.2, ("from_prior",)),
+        ("fast6", sample_fast_schedule, {}, 0.3, ("white", "from_prior")),
+    ],
+)
+def test_samples_match_correlated_data_under_a_filtered_noise_prior(
+    name, sampler, kwargs, tol, checks
+):
+    """A toy with a known answer for SpecGrad's prior (non-diagonal, time-varying), on the
+    vocoder recipe's schedule (T = 50, betas 1e-4 .. 0.05, alpha_bar_T = 0.28): with the
+    exact denoiser and x_T drawn from the exact marginal N(0, a C + (1 - a) Sigma) at the
+    sampler's first level a, 2000 samples have covariance C within ``tol`` (relative Frobenius
+    error; Monte Carlo alone gives about 0.13, the 6-step schedule's coarse steps add some).
+    White fresh noise in place of the prior's is far off (measured 7.7 and 1.1). Starting
+    from the prior's noise alone, x_T ~ N(0, Sigma), as every sampler does, is not exact on
+    this schedule (measured 0.79 and 0.85 with 3000 samples, where the data is loud against
+    the noise): the part sqrt(a) x0 of x_T is missing at the start."""
+    schedule = make_schedule("linear", num_steps=50, beta_start=1e-4, beta_end=0.05)
+    noise, sigma, cov = filtered_noise_and_correlated_data()
+    denoiser = matrix_gaussian_denoiser(schedule, sigma, cov)
+    num, dim = 2000, cov.shape[0]
+    if name == "fast6":
+        first = float(align_noise_levels(schedule, "diffwave6")[1][-1])
+    else:
+        first = float(schedule.alpha_bar[-1])
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(num, dim, generator=g, dtype=torch.float64)
+    x_T = (z @ torch.linalg.cholesky(first * cov + (1 - first) * sigma).T)[:, None]
+
+    def error(x0):
+        x0 = x0.reshape(num, dim)
+        return float((x0.T @ x0 / num - cov).norm() / cov.norm())
+
+    assert error(sampler(denoiser, x_T, schedule, prior=noise, generator=g, **kwargs)) < tol
+    if "white" in checks:
+        assert error(sampler(denoiser, x_T, schedule, generator=g, **kwargs)) > 0.8
+    if "from_prior" in checks:
+        from_prior = noise.sample(torch.zeros(num, 1, dim, dtype=torch.float64), g)
+        out = sampler(denoiser, from_prior, schedule, prior=noise, generator=g, **kwargs)
+        assert error(out) > 0.5

@@ -20,6 +20,7 @@ python train.py hparams/specgrad.yaml --residual_layers 4 --residual_channels 16
 Then: python inference.py IN.wav OUT.wav --exp results/ljspeech_specgrad/1986 [--steps 6]
 """
 
+import dataclasses
 import json
 import logging
 import os
@@ -139,8 +140,20 @@ def eval_clips(hparams, valid):
     return clips
 
 
+def typed_run_opts(run_opts):
+    """``--optimizer_step_limit`` as an int (SpeechBrain 1.1's parser leaves it a string)."""
+    limit = run_opts["optimizer_step_limit"]
+    if isinstance(limit, str):
+        try:
+            return dataclasses.replace(run_opts, optimizer_step_limit=int(limit))
+        except ValueError:
+            sys.exit(f"error: --optimizer_step_limit expects an integer, got {limit!r}")
+    return run_opts
+
+
 def main(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    run_opts = typed_run_opts(run_opts)
     overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
     overrides = overrides or {}
     hparams, overrides = load_hparams(hparams_file, overrides)
