@@ -57,7 +57,8 @@ set -f  # the flags hold [1,2,4]-style lists: no globbing until the evaluations 
 # ---- 1. background: speaker encoder (optional) and the digit/speaker classifier -------------
 enc_pid=""
 if [ -f benchmarks/gpu_speaker_encoder.sh ] && [ -z "${SPEAKER_ENCODER_DIR:-}" ]; then
-  ( timeout 240 bash benchmarks/gpu_speaker_encoder.sh "$res/speaker_encoder_out" \
+  ( timeout 240 bash benchmarks/gpu_speaker_encoder.sh "$res/speaker_encoder_out" 2 \
+      "$res/speaker_encoder" \
       > "$log/speaker_encoder.log" 2>&1; echo "speaker encoder rc=$?" >> "$log/speaker_encoder.log" ) &
   enc_pid=$!
 fi
@@ -152,8 +153,7 @@ for name in fsdd_phoneme fsdd_spectrogram so762_phoneme fsdd_sentence; do
   png=$(ls "$res/eval_$name"/*/spectrograms.png 2>/dev/null | head -1)
   [ -n "$png" ] && cp "$png" "$out/${name}_spectrograms.png"
 done
-( cd "$res" && tar czf "$out/samples.tgz" eval_*/*/wav eval_*/*/labels.json \
-    */samples 2>/dev/null )
+( cd "$res" && tar czf "$out/samples.tgz" eval_*/*/wav eval_*/*/labels.json 2>/dev/null )  # epoch samples: logs
 for name in fsdd_phoneme fsdd_spectrogram so762_phoneme fsdd_sentence; do
   for f in train_log.txt log.txt hyperparams.yaml; do
     [ -f "$res/$name/$f" ] && cp "$res/$name/$f" "$log/${name}_$f"

@@ -28,7 +28,7 @@ mkdir -p "$out"; out=$(cd "$out" && pwd); repo=$(pwd)
 data=${VOC_DATA:-$repo/.gpu_data/vocoder/LJSpeech-1.1}
 work=$repo/results/gpu_vocoder; log=$work/logs
 rm -rf "$work"; mkdir -p "$log"
-names="diffwave priorgrad specgrad"
+names=${VOC_NAMES:-"diffwave priorgrad specgrad"}  # VOC_NAMES: a subset (a rerun of one)
 
 size=${VOC_SIZE:-}                                   # default: the YAMLs' DiffWave BASE
 train_hp=${VOC_TRAIN:-"--batch_size 32 --lr 0.0004"}

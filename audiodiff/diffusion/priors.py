@@ -559,7 +559,7 @@ class SpecGradPrior(nn.Module):
 
     def _filter(self, mel_db):
         log_env = self.log_envelope(mel_db) - self.gain_ref.to(mel_db.device).log()
-        log_mag = 0.5 * torch.logaddexp(2 * log_env, torch.tensor(2 * math.log(self.floor)))
+        log_mag = 0.5 * torch.logaddexp(2 * log_env, log_env.new_tensor(2 * math.log(self.floor)))
         cepstrum = torch.fft.irfft(log_mag, n=self.n_fft, dim=1)
         cepstrum = cepstrum * self.fold.to(cepstrum.device)[:, None]
         return torch.exp(torch.fft.rfft(cepstrum, dim=1))
