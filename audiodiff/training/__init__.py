@@ -1,7 +1,13 @@
 """Training: ``DiffusionBrain`` (SpeechBrain Brain with EMA, sampling, checkpoints) and helpers."""
 
 from audiodiff.training.brain import DiffusionBrain, NonFiniteLossError
-from audiodiff.training.conditioning import label_classes
+from audiodiff.training.conditioning import (
+    draw_prior_labels,
+    label_classes,
+    label_frequencies,
+    labels_from_prior,
+    prior_probabilities,
+)
 from audiodiff.training.samples import (
     label_grid,
     labels_to_tensors,
@@ -13,7 +19,11 @@ from audiodiff.training.samples import (
 __all__ = [
     "DiffusionBrain",
     "NonFiniteLossError",
+    "draw_prior_labels",
     "label_classes",
+    "label_frequencies",
+    "labels_from_prior",
+    "prior_probabilities",
     "label_grid",
     "labels_to_tensors",
     "parse_sample_name",

@@ -12,9 +12,19 @@ import time
 
 import speechbrain as sb
 import torch
+from speechbrain.utils.checkpoints import (
+    mark_as_loader,
+    mark_as_saver,
+    register_checkpoint_hooks,
+)
 
 from audiodiff.diffusion import diffusion_loss
 from audiodiff.diffusion.generate import sample_from_model
+from audiodiff.training.conditioning import (
+    draw_prior_labels,
+    labels_from_prior,
+    prior_probabilities,
+)
 from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 
 logger = logging.getLogger(__name__)
@@ -22,6 +32,43 @@ logger = logging.getLogger(__name__)
 
 class NonFiniteLossError(RuntimeError):
     """Raised when the training loss is NaN or infinite (training stops)."""
+
+
+@register_checkpoint_hooks
+class TrainingClock:
+    """Minutes of training so far, kept in checkpoints so that a resumed run continues the
+    ``max_train_minutes`` budget (and the logged minutes) instead of starting a new one.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> clock = TrainingClock()
+    >>> clock.start = time.time() - 90
+    >>> path = os.path.join(tempfile.mkdtemp(), "clock.json")
+    >>> clock._save(path)
+    >>> resumed = TrainingClock()
+    >>> resumed._load(path)
+    >>> round(resumed.minutes(), 1)
+    1.5
+    """
+
+    def __init__(self):
+        self.start = time.time()
+
+    def minutes(self):
+        """Minutes of training, this run and the checkpointed runs before it."""
+        return (time.time() - self.start) / 60
+
+    @mark_as_saver
+    def _save(self, path):
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"minutes": self.minutes()}, f)
+
+    @mark_as_loader
+    def _load(self, path, end_of_epoch=True):
+        del end_of_epoch
+        with open(path, encoding="utf-8") as f:
+            self.start = time.time() - 60 * float(json.load(f)["minutes"])
 
 
 class DiffusionBrain(sb.Brain):
@@ -36,6 +83,7 @@ class DiffusionBrain(sb.Brain):
     ``samples_folder``, ``sample_shape``, ``sampler``, ``sample_steps``, ``guidance_scale``,
     ``samples_per_label``, ``sample_every``, ``ckpt_every``, and optionally ``eta``,
     ``clip_x0``, ``max_train_minutes``, ``sample_seed``, ``label_names``, ``sample_rate``,
+    ``prior_labels`` and ``label_prior`` (labels drawn from the data prior, see :meth:`generate`),
     ``evaluation_classifier`` (a classifier folder: epoch-end samples are scored with
     :class:`audiodiff.metrics.SampleEvaluator`, see :meth:`log_sample_metrics`).
 
@@ -71,11 +119,14 @@ class DiffusionBrain(sb.Brain):
         return predictions
 
     def on_fit_start(self):
-        """Recover the last checkpoint (SpeechBrain), start the training clock, and load the
-        evaluation classifier when ``evaluation_classifier`` is set (a wrong folder stops the
-        run here, not after the first epochs)."""
+        """Start the training clock, recover the last checkpoint (SpeechBrain; it holds the
+        clock, so a resumed run keeps its time budget), and load the evaluation classifier
+        when ``evaluation_classifier`` is set (a wrong folder stops the run here, not after
+        the first epochs)."""
+        self.train_clock = TrainingClock()
+        if self.checkpointer is not None:
+            self.checkpointer.add_recoverable("train_clock", self.train_clock, optional_load=True)
         super().on_fit_start()
-        self._fit_start_time = time.time()
         self.sample_evaluator()
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
@@ -97,8 +148,8 @@ class DiffusionBrain(sb.Brain):
     def _optimizer_step_limit_exceeded(self):
         """True once ``optimizer_step_limit`` or ``max_train_minutes`` is reached."""
         budget = getattr(self.hparams, "max_train_minutes", None)
-        start = getattr(self, "_fit_start_time", None)
-        if budget and start is not None and time.time() - start > 60 * budget:
+        clock = getattr(self, "train_clock", None)
+        if budget and clock is not None and clock.minutes() > budget:
             if not getattr(self, "_budget_logged", False):
                 logger.info(f"Training-time budget of {budget} min reached: stopping.")
                 self._budget_logged = True
@@ -123,7 +174,7 @@ class DiffusionBrain(sb.Brain):
             return
         last = self._is_last_epoch(epoch)
         stats = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
-        stats["minutes"] = round((time.time() - self._fit_start_time) / 60, 2)
+        stats["minutes"] = round(self.train_clock.minutes(), 2)
         self.hparams.train_logger.log_stats(
             stats, train_stats={"loss": self.train_loss}, valid_stats={"loss": stage_loss}
         )
@@ -147,6 +198,9 @@ class DiffusionBrain(sb.Brain):
     def generate(self, grid, *, sampler=None, steps=None, guidance_scale=None, seed=None):
         """Sample one spectrogram + waveform per entry of ``grid`` (a list of label dicts).
 
+        Labels of ``prior_labels`` that ``grid`` does not give are drawn from ``label_prior``
+        (the training split's frequencies; uniform when absent), seeded like the noise.
+
         Returns
         -------
         (mel_db [n, n_mels, frames], wav [n, samples])
@@ -157,6 +211,10 @@ class DiffusionBrain(sb.Brain):
             getattr(hp, "sample_seed", 0) if seed is None else seed
         )
         autocast = torch.bfloat16 if self.eval_precision == "bf16" else None
+        priors = prior_probabilities(hp, getattr(hp, "label_prior", None))
+        if priors:
+            draws = torch.Generator().manual_seed(generator.initial_seed())
+            grid = draw_prior_labels(grid, priors, generator=draws)
         was_training = self.modules.training
         self.modules.eval()
         x0 = sample_from_model(
@@ -186,9 +244,10 @@ class DiffusionBrain(sb.Brain):
         """Write ``samples_folder/<epoch>/wav/*.wav`` and ``spectrograms.png``."""
         hp = self.hparams
         per_label = hp.samples_per_label
+        asked = {k: v for k, v in hp.label_classes.items() if k not in labels_from_prior(hp)}
         if self.debug:  # a few samples: one per label combination, two unconditional
-            per_label = 1 if hp.label_classes else 2
-        grid = label_grid(hp.label_classes, per_label)
+            per_label = 1 if asked else 2
+        grid = label_grid(asked, per_label)
         mel_db, wav = self.generate(grid)
         folder = os.path.join(hp.samples_folder, str(epoch))
         write_sample_folder(

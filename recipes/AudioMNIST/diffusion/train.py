@@ -25,8 +25,6 @@ import sys
 
 import speechbrain as sb
 import torch
-import yaml
-from hyperpyyaml import load_hyperpyyaml
 
 from audiodiff.data import (
     BUNDLED_FSDD,
@@ -35,7 +33,8 @@ from audiodiff.data import (
     prepare_audiomnist,
     prepare_fsdd,
 )
-from audiodiff.training import DiffusionBrain, NonFiniteLossError
+from audiodiff.training import DiffusionBrain, NonFiniteLossError, label_frequencies
+from audiodiff.training.hparams import build_hparams, load_hparams
 from audiodiff.training.latent_brain import (
     AutoencoderBrain,
     LatentDiffusionBrain,
@@ -126,11 +125,7 @@ def dataio_prep(hparams, manifests, speakers):
 
 
 def main(argv):
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
-    overrides = overrides or {}
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
+    hparams_file, run_opts, overrides, hparams = load_hparams(argv)
 
     try:
         manifests = prepare_manifests(hparams)
@@ -140,8 +135,7 @@ def main(argv):
         speakers = list(json.load(f))
     if len(speakers) != hparams["num_speakers"]:
         overrides["num_speakers"] = len(speakers)
-        with open(hparams_file, encoding="utf-8") as fin:
-            hparams = load_hyperpyyaml(fin, overrides)
+        hparams = build_hparams(hparams_file, overrides)
 
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
@@ -156,6 +150,13 @@ def main(argv):
     hparams["label_names"] = label_names
     with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
         json.dump(label_names, f, indent=1)
+    train = datasets["train"].datasets  # the label prior that unconditional samples draw from
+    hparams["label_prior"] = {
+        "digit": label_frequencies(train["digit"], hparams["num_digits"]),
+        "speaker": label_frequencies(train["speaker"], len(speakers)),
+    }
+    with open(os.path.join(hparams["output_folder"], "label_prior.json"), "w") as f:
+        json.dump(hparams["label_prior"], f, indent=1)
 
     try:
         if "autoencoder" in hparams:
