@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import time
+import zipfile
 
 import speechbrain as sb
 import torch
@@ -71,6 +72,66 @@ class TrainingClock:
             self.start = time.time() - 60 * float(json.load(f)["minutes"])
 
 
+def set_aside_incomplete_checkpoints(checkpointer, required=()):
+    """Rename checkpoints that a kill left half-written, so that recovery skips them.
+
+    SpeechBrain writes a checkpoint's ``CKPT.yaml`` first, then one file per recoverable: a
+    process killed while saving leaves a folder that looks like the newest checkpoint but
+    misses files, or holds a truncated ``torch.save`` file (an incomplete zip). Such folders
+    are renamed ``incomplete-CKPT+...`` (kept for inspection, no longer listed).
+
+    Arguments
+    ---------
+    checkpointer : speechbrain.utils.checkpoints.Checkpointer
+        Its non-optional recoverables must each have a file in a complete checkpoint.
+    required : iterable of str
+        More recoverable names every complete checkpoint holds (e.g. ``optimizer``, which
+        SpeechBrain registers only when fitting starts).
+
+    Returns
+    -------
+    list of str
+        The folders set aside.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain.utils.checkpoints import Checkpointer
+    >>> ckpts = Checkpointer(tempfile.mkdtemp(), {"net": torch.nn.Linear(1, 1)})
+    >>> good = ckpts.save_checkpoint()
+    >>> bad = ckpts.save_checkpoint()
+    >>> with open(bad.paramfiles["net"], "r+b") as f:
+    ...     _ = f.truncate(100)  # as if killed while writing
+    >>> [os.path.basename(p)[:15] for p in set_aside_incomplete_checkpoints(ckpts)]
+    ['incomplete-CKPT']
+    >>> ckpts.find_checkpoint().path == good.path
+    True
+    """
+    optional = checkpointer.optional_recoverables
+    names = {n for n in checkpointer.recoverables if not optional.get(n, False)}
+    names |= set(required)
+    moved = []
+    for ckpt in checkpointer.list_checkpoints():
+        missing = names - set(ckpt.paramfiles)
+        broken = [p for p in ckpt.paramfiles.values() if not _complete_file(p)]
+        if missing or broken:
+            target = ckpt.path.with_name(f"incomplete-{ckpt.path.name}")
+            os.replace(ckpt.path, target)
+            what = f"missing {sorted(missing)}" if missing else f"truncated {broken[0].name}"
+            logger.warning(f"Checkpoint {ckpt.path} is incomplete ({what}): moved to {target}")
+            moved.append(str(target))
+    return moved
+
+
+def _complete_file(path):
+    """False for an empty file or a truncated ``torch.save`` zip."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head:
+        return False
+    return zipfile.is_zipfile(path) if head.startswith(b"PK") else True
+
+
 class DiffusionBrain(sb.Brain):
     """Train a denoising diffusion model on normalised spectrograms and sample from it.
 
@@ -83,7 +144,8 @@ class DiffusionBrain(sb.Brain):
     ``samples_folder``, ``sample_shape``, ``sampler``, ``sample_steps``, ``guidance_scale``,
     ``samples_per_label``, ``sample_every``, ``ckpt_every``, and optionally ``eta``,
     ``clip_x0``, ``max_train_minutes``, ``sample_seed``, ``label_names``, ``sample_rate``,
-    ``prior_labels`` and ``label_prior`` (labels drawn from the data prior, see :meth:`generate`),
+    ``min_snr_gamma`` (loss weighting), ``prior_labels`` and ``label_prior`` (labels drawn
+    from the data prior, see :meth:`generate`),
     ``evaluation_classifier`` (a classifier folder: epoch-end samples are scored with
     :class:`audiodiff.metrics.SampleEvaluator`, see :meth:`log_sample_metrics`).
 
@@ -108,6 +170,7 @@ class DiffusionBrain(sb.Brain):
             prediction=self.hparams.prediction,
             cond=labels,
             mask=mask,
+            min_snr_gamma=getattr(self.hparams, "min_snr_gamma", None),
         )
 
     def encode_batch(self, features_db):
@@ -126,6 +189,8 @@ class DiffusionBrain(sb.Brain):
         self.train_clock = TrainingClock()
         if self.checkpointer is not None:
             self.checkpointer.add_recoverable("train_clock", self.train_clock, optional_load=True)
+            required = ["optimizer"] if self.opt_class is not None else []
+            set_aside_incomplete_checkpoints(self.checkpointer, required)
         super().on_fit_start()
         self.sample_evaluator()
 
