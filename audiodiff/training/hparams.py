@@ -213,6 +213,46 @@ def build_hparams(hparams_file, overrides):
         ) from None
 
 
+def parse_overrides(argv):
+    """The checking half of :func:`load_hparams`: parse and check, build nothing.
+
+    Arguments
+    ---------
+    argv : list of str
+        ``[hparams_file, --key value, ...]``.
+
+    Returns
+    -------
+    (hparams_file, run_opts, overrides)
+        As :func:`load_hparams`, without the built hparams.
+
+    Raises
+    ------
+    SystemExit
+        As :func:`load_hparams`, except for values an object rejects while being built.
+    """
+    if not argv or argv[0].startswith("-"):
+        raise SystemExit("error: the first argument must be an hparams file (hparams/NAME.yaml)")
+    hparams_file = argv[0]
+    if not os.path.isfile(hparams_file):
+        raise SystemExit(f"error: hparams file '{hparams_file}' not found")
+    defaults = hparams_defaults(hparams_file)
+    kept, moved = _split_run_options(argv[1:], defaults)
+    _, run_opts, text = sb.parse_arguments([hparams_file, *kept])
+    limit = run_opts["optimizer_step_limit"]
+    if isinstance(limit, str):  # SpeechBrain's parser leaves this one untyped
+        try:
+            run_opts = dataclasses.replace(run_opts, optimizer_step_limit=int(limit))
+        except ValueError:
+            raise SystemExit(
+                f"error: --optimizer_step_limit expects an integer, got {limit!r}"
+            ) from None
+    overrides = _parse_yaml_overrides(text)
+    overrides.update(_parse_yaml_overrides("\n".join(f"{k}: {v}" for k, v in moved)))
+    check_overrides(overrides, defaults, os.path.basename(hparams_file))
+    return hparams_file, run_opts, overrides
+
+
 def load_hparams(argv):
     """Parse a recipe's command line and build its hyperparameters, with one-line errors.
 
@@ -243,23 +283,5 @@ def load_hparams(argv):
     >>> overrides, hparams["ckpt_interval_minutes"]
     ({'seed': 3, 'ckpt_interval_minutes': 0.5}, 0.5)
     """
-    if not argv or argv[0].startswith("-"):
-        raise SystemExit("error: the first argument must be an hparams file (hparams/NAME.yaml)")
-    hparams_file = argv[0]
-    if not os.path.isfile(hparams_file):
-        raise SystemExit(f"error: hparams file '{hparams_file}' not found")
-    defaults = hparams_defaults(hparams_file)
-    kept, moved = _split_run_options(argv[1:], defaults)
-    _, run_opts, text = sb.parse_arguments([hparams_file, *kept])
-    limit = run_opts["optimizer_step_limit"]
-    if isinstance(limit, str):  # SpeechBrain's parser leaves this one untyped
-        try:
-            run_opts = dataclasses.replace(run_opts, optimizer_step_limit=int(limit))
-        except ValueError:
-            raise SystemExit(
-                f"error: --optimizer_step_limit expects an integer, got {limit!r}"
-            ) from None
-    overrides = _parse_yaml_overrides(text)
-    overrides.update(_parse_yaml_overrides("\n".join(f"{k}: {v}" for k, v in moved)))
-    check_overrides(overrides, defaults, os.path.basename(hparams_file))
+    hparams_file, run_opts, overrides = parse_overrides(argv)
     return hparams_file, run_opts, overrides, build_hparams(hparams_file, overrides)
