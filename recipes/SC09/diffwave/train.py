@@ -21,6 +21,10 @@ import logging
 import os
 import sys
 
+# Before PyTorch loads OpenMP: threads that wait for work sleep instead of spinning. On a CPU
+# shared with other jobs, spinning threads made a training step 10-20x slower (README.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import speechbrain as sb
 import torch
 
