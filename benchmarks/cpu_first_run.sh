@@ -56,7 +56,7 @@ steps, seconds = brain.get("optimizer_step", 0), 60 * clock.get("minutes", 0)
 rate = steps * int(hp["batch_size"]) / seconds if seconds else 0
 print(f"training: {steps} optimizer steps in {seconds / 60:.2f} min of training "
       f"({steps / max(seconds, 1e-9):.2f} steps/s, {rate:.1f} training samples/s); "
-      + ", ".join(f"{k} {v}" for k, v in hp.items()))
+      + ", ".join(f"{k} {re.sub(r'&id[0-9]+ ', '', v)}" for k, v in hp.items()))
 EOF
 [ "$rc" = 0 ] || { tail -5 "$work/train_stdout.log" | tee -a "$summary"; }
 

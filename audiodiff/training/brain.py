@@ -216,7 +216,10 @@ class DiffusionBrain(sb.Brain):
         clock = getattr(self, "train_clock", None)
         if budget and clock is not None and clock.minutes() > budget:
             if not getattr(self, "_budget_logged", False):
-                logger.info(f"Training-time budget of {budget} min reached: stopping.")
+                logger.info(
+                    f"Training-time budget of {budget} min reached after "
+                    f"{self.optimizer_step} optimizer steps: stopping."
+                )
                 self._budget_logged = True
             return True
         return super()._optimizer_step_limit_exceeded
