@@ -110,6 +110,20 @@ BENCHMARKS = [
         kind="quality",
     ),
     Benchmark(
+        "uncond_quality",
+        "AudioMNIST unconditional vs digit-conditioned at the same GPU budget: IS, NDB/K, FID",
+        "the digit-conditioned model and the Griffin-Lim round trip of the real test split",
+        ["bash", "benchmarks/gpu_uncond_run.sh", "{out}"],
+        kind="quality",
+    ),
+    Benchmark(
+        "first_run_cpu",
+        "The README's main job on a fresh clone, 2 CPU cores: time, then 100 samples scored",
+        "the goal: 80% of 100+ samples recognised, in at most 10 minutes",
+        ["bash", "benchmarks/cpu_first_run.sh", "{out}"],
+        kind="quality",
+    ),
+    Benchmark(
         "latent_quality",
         "AudioMNIST latent diffusion: train, sample, score, sampling time",
         "the spectrogram-space model",

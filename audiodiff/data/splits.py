@@ -10,6 +10,7 @@ train = the rest.
 import logging
 import os
 
+from audiodiff.data.errors import EmptySplitError
 from audiodiff.data.manifest import manifest_paths, write_manifest
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,10 @@ def split_by_repetition(entries, valid_reps=range(5, 10), test_reps=range(0, 5))
     Raises
     ------
     ValueError
-        If the two repetition sets overlap, or a split ends up empty.
+        If the two repetition sets overlap.
+    EmptySplitError
+        If a split ends up empty (a ``DataFolderError`` and a ``ValueError``); the message
+        names the repetition indices found and those each split needs.
 
     Example
     -------
@@ -52,11 +56,14 @@ def split_by_repetition(entries, valid_reps=range(5, 10), test_reps=range(0, 5))
         name = "test" if rep in test_reps else "valid" if rep in valid_reps else "train"
         splits[name][utt_id] = entry
     speakers = {e["speaker"] for e in entries.values()}
+    found = sorted({e["rep"] for e in entries.values()})
     for name, split in splits.items():
         if not split:
-            raise ValueError(
-                f"the {name} split is empty: check valid_reps={sorted(valid_reps)} and "
-                f"test_reps={sorted(test_reps)} against the repetition indices of the data"
+            raise EmptySplitError(
+                f"the {name} split is empty: the data's repetition indices are "
+                f"{_ranges(found) or 'none'}, and the splits are by repetition (test "
+                f"{_ranges(sorted(test_reps))}, valid {_ranges(sorted(valid_reps))}, train the "
+                "rest): the data folder needs recordings of each split's repetitions"
             )
         missing = speakers - {e["speaker"] for e in split.values()}
         if missing:
@@ -64,6 +71,23 @@ def split_by_repetition(entries, valid_reps=range(5, 10), test_reps=range(0, 5))
                 "split %s lacks %d speaker(s): %s", name, len(missing), ", ".join(sorted(missing))
             )
     return splits
+
+
+def _ranges(values):
+    """``[0, 1, 2, 5]`` -> ``'0-2, 5'`` (sorted ints as short ranges).
+
+    Example
+    -------
+    >>> _ranges([0, 1, 2, 5, 7, 8])
+    '0-2, 5, 7-8'
+    """
+    runs = []
+    for v in values:
+        if runs and v == runs[-1][1] + 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def write_digit_manifests(entries, save_folder, valid_reps=range(5, 10), test_reps=range(0, 5)):

@@ -24,7 +24,12 @@ Glossary (the same names in every file; code step t = 0 .. T-1 is the paper's st
 from audiodiff.diffusion.ema import EMA
 from audiodiff.diffusion.forward import append_dims, draw_noise, q_sample, randn_like
 from audiodiff.diffusion.guidance import guided_eps
-from audiodiff.diffusion.losses import diffusion_loss, masked_mse, relative_length_mask
+from audiodiff.diffusion.losses import (
+    diffusion_loss,
+    masked_mse,
+    min_snr_weight,
+    relative_length_mask,
+)
 from audiodiff.diffusion.parameterization import (
     PREDICTIONS,
     EpsDenoiser,
@@ -80,6 +85,7 @@ __all__ = [
     "linear_betas",
     "make_schedule",
     "masked_mse",
+    "min_snr_weight",
     "output_to_eps",
     "output_to_x0",
     "q_sample",

@@ -2,7 +2,7 @@
 
 import torch
 
-from audiodiff.diffusion.forward import draw_noise, q_sample
+from audiodiff.diffusion.forward import append_dims, draw_noise, q_sample
 from audiodiff.diffusion.parameterization import training_target
 
 
@@ -45,11 +45,12 @@ def relative_length_mask(rel_lengths, shape, time_dim=-1):
     return mask.reshape(view)
 
 
-def masked_mse(pred, target, mask=None):
+def masked_mse(pred, target, mask=None, weight=None):
     """Mean squared error over the elements where ``mask`` is True only.
 
     Values of ``pred`` and ``target`` in the masked-out region (even inf or nan) do not
-    change the result.
+    change the result. With ``weight``, each example's squared errors are scaled by its
+    weight before the mean.
 
     Arguments
     ---------
@@ -59,6 +60,8 @@ def masked_mse(pred, target, mask=None):
         [batch, ...] target, same shape.
     mask : torch.Tensor, optional
         Bool, broadcastable to ``pred``; None = every element counts.
+    weight : torch.Tensor, optional
+        [batch] per-example weights (e.g. :func:`min_snr_weight`); None = 1.
 
     Returns
     -------
@@ -71,12 +74,57 @@ def masked_mse(pred, target, mask=None):
     >>> mask = torch.tensor([[True, False]])
     >>> masked_mse(torch.tensor([[2.0, 100.0]]), torch.zeros(1, 2), mask)
     tensor(4.)
+    >>> masked_mse(torch.ones(2, 3), torch.zeros(2, 3), weight=torch.tensor([1.0, 0.0]))
+    tensor(0.5000)
     """
+    sq_err = (pred - target) ** 2
+    if mask is not None:
+        mask = mask.to(pred.device).expand_as(pred)
+        sq_err = torch.where(mask, pred - target, torch.zeros_like(pred)) ** 2
+    if weight is not None:
+        sq_err = sq_err * append_dims(weight.to(sq_err.dtype), sq_err.ndim)
     if mask is None:
-        return torch.mean((pred - target) ** 2)
-    mask = mask.to(pred.device).expand_as(pred)
-    sq_err = torch.where(mask, pred - target, torch.zeros_like(pred)) ** 2
+        return sq_err.mean()
     return sq_err.sum() / mask.sum().clamp(min=1)
+
+
+def min_snr_weight(prediction, alpha_bar, gamma=5.0):
+    """Min-SNR-gamma loss weights (Hang et al. 2023, eq. 8) for a network's native target.
+
+    The x0 error is weighted by min(SNR, gamma), SNR = alpha_bar / (1 - alpha_bar): the
+    low-noise steps, which dominate an unweighted eps or v loss without helping samples
+    much, are capped. In each target's own units: eps min(SNR, gamma) / SNR, v
+    min(SNR, gamma) / (SNR + 1), x0 min(SNR, gamma).
+
+    Arguments
+    ---------
+    prediction : str
+        "eps", "v" or "x0".
+    alpha_bar : torch.Tensor
+        [batch] alpha_bar at the sampled steps.
+    gamma : float
+        The cap (5 in the paper).
+
+    Returns
+    -------
+    torch.Tensor
+        [batch] weights.
+
+    Example
+    -------
+    >>> import torch
+    >>> min_snr_weight("v", torch.tensor([0.5, 0.99]), gamma=5.0)
+    tensor([0.5000, 0.0500])
+    """
+    snr = alpha_bar / (1 - alpha_bar).clamp(min=1e-12)
+    capped = snr.clamp(max=gamma)
+    if prediction == "eps":
+        return (gamma / snr.clamp(min=1e-12)).clamp(max=1.0)
+    if prediction == "v":
+        return capped / (snr + 1)
+    if prediction == "x0":
+        return capped
+    raise ValueError(f"unknown prediction {prediction!r}")
 
 
 def diffusion_loss(
@@ -91,11 +139,13 @@ def diffusion_loss(
     noise=None,
     generator=None,
     prior=None,
+    min_snr_gamma=None,
 ):
     """The denoising loss E_{t, eps} || model(x_t, t) - target ||^2 (Ho et al. 2020, eq. 14).
 
     t ~ U{0, .., T-1} and eps ~ N(0, I) unless given, x_t = q_sample(schedule, x0, t, eps),
-    and the target is eps, v or x0 (``training_target``), with no extra weighting.
+    and the target is eps, v or x0 (``training_target``), unweighted unless
+    ``min_snr_gamma`` is set (:func:`min_snr_weight`).
 
     With a noise ``prior`` N(0, Sigma), eps is drawn from it and the residual is whitened
     before the square: E || L^{-1} (model(x_t, t) - target) ||^2, Sigma = L L^T (PriorGrad,
@@ -127,6 +177,8 @@ def diffusion_loss(
     prior : object, optional
         A conditioned noise distribution with ``sample(like, generator)`` and
         ``whiten(residual)`` (``audiodiff.diffusion.priors``); None = N(0, I), no whitening.
+    min_snr_gamma : float, optional
+        Weight each example by min-SNR-gamma (None: no weighting).
 
     Returns
     -------
@@ -154,7 +206,8 @@ def diffusion_loss(
     output = model(x_t, t, **(cond or {}))
     alpha_bar = schedule.alpha_bar.to(x0.device)[t]
     target = training_target(prediction, x0, noise, alpha_bar)
+    weight = None if min_snr_gamma is None else min_snr_weight(prediction, alpha_bar, min_snr_gamma)
     if prior is None:
-        return masked_mse(output, target, mask)
+        return masked_mse(output, target, mask, weight)
     residual = prior.whiten(output.float() - target.float())
-    return masked_mse(residual, torch.zeros_like(residual), mask)
+    return masked_mse(residual, torch.zeros_like(residual), mask, weight)

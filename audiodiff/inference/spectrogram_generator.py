@@ -12,6 +12,11 @@ from speechbrain.utils.checkpoints import Checkpointer
 
 from audiodiff.diffusion.generate import sample_from_model
 from audiodiff.inference.diffusion_vocoder import resolve_vocoder
+from audiodiff.training.conditioning import (
+    draw_prior_labels,
+    labels_from_prior,
+    prior_probabilities,
+)
 from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 
 # Keys of a training hparams file that inference must not instantiate (they write files).
@@ -139,6 +144,10 @@ class SpectrogramGenerator:
         if os.path.isfile(labels_path):
             with open(labels_path, encoding="utf-8") as f:
                 label_names = json.load(f)
+        prior_path = os.path.join(source, "label_prior.json")  # labels drawn from the data
+        if os.path.isfile(prior_path):
+            with open(prior_path, encoding="utf-8") as f:
+                hparams["label_prior"] = json.load(f)
         return cls(hparams, label_names, device=device, compile=compile)
 
     # ---- labels -----------------------------------------------------------------------------
@@ -180,7 +189,9 @@ class SpectrogramGenerator:
     ):
         """Generate ``num`` samples for every combination of the given digits/speakers.
 
-        Labels the model is conditioned on but not given are sampled for every class.
+        Labels the model is conditioned on but not given are sampled for every class, except
+        those of the recipe's ``prior_labels`` (drawn from ``label_prior.json``, the training
+        split's frequencies: how an unconditional model of ``prior_labels: [digit]`` samples).
 
         Returns
         -------
@@ -192,13 +203,18 @@ class SpectrogramGenerator:
             "speaker": self._resolve("speaker", speakers),
         }
         values = {k: v for k, v in values.items() if v is not None}
-        grid = label_grid(self.label_classes, num, values=values)
+        drawn = [n for n in labels_from_prior(hp) if n not in values]  # from the data prior
+        asked = {k: v for k, v in self.label_classes.items() if k not in drawn}
+        grid = label_grid(asked, num, values=values)
+        priors = prior_probabilities(hp, hp.get("label_prior"))
+        draws = torch.Generator().manual_seed(seed)
+        net_grid = draw_prior_labels(grid, {n: priors[n] for n in drawn}, generator=draws)
         sampler, steps = sampler or hp["sampler"], steps or hp["sample_steps"]
         generator = torch.Generator(device=self.device).manual_seed(seed)
         autocast = torch.bfloat16 if self.device.type == "cuda" else None
         mels, wavs = [], []
         for start in range(0, len(grid), batch_size):
-            chunk = grid[start : start + batch_size]
+            chunk = net_grid[start : start + batch_size]
             x0 = self._sample_chunk(
                 chunk, sampler, steps, guidance_scale, generator, autocast, progress
             )

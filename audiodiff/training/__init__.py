@@ -2,8 +2,19 @@
 and helpers."""
 
 from audiodiff.training.brain import DiffusionBrain
-from audiodiff.training.budget import NonFiniteLossError, TrainingBudgetMixin
-from audiodiff.training.conditioning import label_classes
+from audiodiff.training.budget import (
+    NonFiniteLossError,
+    TrainingBudgetMixin,
+    TrainingClock,
+    set_aside_incomplete_checkpoints,
+)
+from audiodiff.training.conditioning import (
+    draw_prior_labels,
+    label_classes,
+    label_frequencies,
+    labels_from_prior,
+    prior_probabilities,
+)
 from audiodiff.training.samples import (
     label_grid,
     labels_to_tensors,
@@ -20,11 +31,17 @@ __all__ = [
     "DiffusionBrain",
     "NonFiniteLossError",
     "TrainingBudgetMixin",
+    "TrainingClock",
+    "set_aside_incomplete_checkpoints",
     "TTSBrain",
     "TTSDataset",
     "TTSInputError",
     "collate_tts",
+    "draw_prior_labels",
     "label_classes",
+    "label_frequencies",
+    "labels_from_prior",
+    "prior_probabilities",
     "label_grid",
     "labels_to_tensors",
     "parse_sample_name",

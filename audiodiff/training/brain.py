@@ -16,6 +16,11 @@ import torch
 from audiodiff.diffusion import diffusion_loss
 from audiodiff.diffusion.generate import sample_from_model
 from audiodiff.training.budget import NonFiniteLossError, TrainingBudgetMixin  # noqa: F401
+from audiodiff.training.conditioning import (
+    draw_prior_labels,
+    labels_from_prior,
+    prior_probabilities,
+)
 from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 
 logger = logging.getLogger(__name__)
@@ -33,6 +38,8 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
     ``samples_folder``, ``sample_shape``, ``sampler``, ``sample_steps``, ``guidance_scale``,
     ``samples_per_label``, ``sample_every``, ``ckpt_every``, and optionally ``eta``,
     ``clip_x0``, ``max_train_minutes``, ``sample_seed``, ``label_names``, ``sample_rate``,
+    ``min_snr_gamma`` (loss weighting), ``prior_labels`` and ``label_prior`` (labels drawn
+    from the data prior, see :meth:`generate`),
     ``evaluation_classifier`` (a classifier folder: epoch-end samples are scored with
     :class:`audiodiff.metrics.SampleEvaluator`, see :meth:`log_sample_metrics`).
 
@@ -57,6 +64,7 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
             prediction=self.hparams.prediction,
             cond=labels,
             mask=mask,
+            min_snr_gamma=getattr(self.hparams, "min_snr_gamma", None),
         )
 
     def encode_batch(self, features_db):
@@ -68,8 +76,8 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
         return predictions
 
     def on_fit_start(self):
-        """Recover the last checkpoint (SpeechBrain), start the training clock
-        (:class:`TrainingBudgetMixin`), and load the evaluation classifier when
+        """Start the training clock, set half-written checkpoints aside and recover the last
+        checkpoint (:class:`TrainingBudgetMixin`), and load the evaluation classifier when
         ``evaluation_classifier`` is set (a wrong folder stops the run here, not after the
         first epochs)."""
         super().on_fit_start()
@@ -122,6 +130,9 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
     def generate(self, grid, *, sampler=None, steps=None, guidance_scale=None, seed=None):
         """Sample one spectrogram + waveform per entry of ``grid`` (a list of label dicts).
 
+        Labels of ``prior_labels`` that ``grid`` does not give are drawn from ``label_prior``
+        (the training split's frequencies; uniform when absent), seeded like the noise.
+
         Returns
         -------
         (mel_db [n, n_mels, frames], wav [n, samples])
@@ -132,6 +143,10 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
             getattr(hp, "sample_seed", 0) if seed is None else seed
         )
         autocast = torch.bfloat16 if self.eval_precision == "bf16" else None
+        priors = prior_probabilities(hp, getattr(hp, "label_prior", None))
+        if priors:
+            draws = torch.Generator().manual_seed(generator.initial_seed())
+            grid = draw_prior_labels(grid, priors, generator=draws)
         was_training = self.modules.training
         self.modules.eval()
         x0 = sample_from_model(
@@ -161,9 +176,10 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
         """Write ``samples_folder/<epoch>/wav/*.wav`` and ``spectrograms.png``."""
         hp = self.hparams
         per_label = hp.samples_per_label
+        asked = {k: v for k, v in hp.label_classes.items() if k not in labels_from_prior(hp)}
         if self.debug:  # a few samples: one per label combination, two unconditional
-            per_label = 1 if hp.label_classes else 2
-        grid = label_grid(hp.label_classes, per_label)
+            per_label = 1 if asked else 2
+        grid = label_grid(asked, per_label)
         mel_db, wav = self.generate(grid)
         folder = os.path.join(hp.samples_folder, str(epoch))
         write_sample_folder(

@@ -25,11 +25,13 @@ import logging
 import os
 import sys
 
+# Before PyTorch loads OpenMP: threads that wait for work sleep instead of spinning. On a CPU
+# shared with other jobs, spinning threads made a training step 10-20x slower (README.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import speechbrain as sb
 import torch
 import torch.nn.functional as F
-import yaml
-from hyperpyyaml import load_hyperpyyaml
 
 from audiodiff.data import (
     BUNDLED_FSDD,
@@ -40,6 +42,7 @@ from audiodiff.data import (
 )
 from audiodiff.metrics import EvaluationError, SampleEvaluator
 from audiodiff.nets import spec_augment
+from audiodiff.training.hparams import build_hparams, load_hparams
 
 logger = logging.getLogger(__name__)
 
@@ -201,16 +204,8 @@ def dataio_prep(hparams, manifests, speakers):
     return datasets
 
 
-def load_hparams(hparams_file, overrides):
-    with open(hparams_file, encoding="utf-8") as fin:
-        return load_hyperpyyaml(fin, overrides)
-
-
 def main(argv):
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
-    overrides = overrides or {}
-    hparams = load_hparams(hparams_file, overrides)
+    hparams_file, run_opts, overrides, hparams = load_hparams(argv)
     try:
         manifests = prepare_manifests(hparams)
     except DataFolderError as err:
@@ -220,7 +215,7 @@ def main(argv):
     num_speakers = len(speakers) if hparams["speaker_head"] else 0
     if num_speakers != hparams["num_speakers"]:
         overrides["num_speakers"] = num_speakers
-        hparams = load_hparams(hparams_file, overrides)
+        hparams = build_hparams(hparams_file, overrides)
 
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],

@@ -14,8 +14,13 @@ Writes ``DIR/wav/digit7_spk2_000.wav`` ... and ``DIR/spectrograms.png``.
 """
 
 import argparse
+import os
 import sys
 import time
+
+# Before PyTorch loads OpenMP: threads that wait for work sleep instead of spinning. On a CPU
+# shared with other jobs, spinning threads made a training step 10-20x slower (README.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from audiodiff.inference import SpectrogramGenerator
 

@@ -24,10 +24,12 @@ import logging
 import os
 import sys
 
+# Before PyTorch loads OpenMP: threads that wait for work sleep instead of spinning. On a CPU
+# shared with other jobs, spinning threads made a training step 10-20x slower (README.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import speechbrain as sb
 import torch
-import yaml
-from hyperpyyaml import load_hyperpyyaml
 
 from audiodiff.data import (
     BUNDLED_FSDD,
@@ -37,7 +39,8 @@ from audiodiff.data import (
     prepare_fsdd,
 )
 from audiodiff.inference import resolve_vocoder
-from audiodiff.training import DiffusionBrain, NonFiniteLossError
+from audiodiff.training import DiffusionBrain, NonFiniteLossError, label_frequencies
+from audiodiff.training.hparams import build_hparams, load_hparams
 from audiodiff.training.latent_brain import (
     AutoencoderBrain,
     LatentDiffusionBrain,
@@ -128,11 +131,7 @@ def dataio_prep(hparams, manifests, speakers):
 
 
 def main(argv):
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
-    overrides = overrides or {}
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
+    hparams_file, run_opts, overrides, hparams = load_hparams(argv)
 
     try:
         manifests = prepare_manifests(hparams)
@@ -142,8 +141,7 @@ def main(argv):
         speakers = list(json.load(f))
     if len(speakers) != hparams["num_speakers"]:
         overrides["num_speakers"] = len(speakers)
-        with open(hparams_file, encoding="utf-8") as fin:
-            hparams = load_hyperpyyaml(fin, overrides)
+        hparams = build_hparams(hparams_file, overrides)
 
     try:  # --vocoder DIR: a trained vocoder (recipes/LJSpeech/vocoder) replaces Griffin-Lim
         resolve_vocoder(hparams)
@@ -162,6 +160,13 @@ def main(argv):
     hparams["label_names"] = label_names
     with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
         json.dump(label_names, f, indent=1)
+    train = datasets["train"].datasets  # the label prior that unconditional samples draw from
+    hparams["label_prior"] = {
+        "digit": label_frequencies(train["digit"], hparams["num_digits"]),
+        "speaker": label_frequencies(train["speaker"], len(speakers)),
+    }
+    with open(os.path.join(hparams["output_folder"], "label_prior.json"), "w") as f:
+        json.dump(hparams["label_prior"], f, indent=1)
 
     try:
         if "autoencoder" in hparams:

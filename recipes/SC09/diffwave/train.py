@@ -21,14 +21,17 @@ import logging
 import os
 import sys
 
+# Before PyTorch loads OpenMP: threads that wait for work sleep instead of spinning. On a CPU
+# shared with other jobs, spinning threads made a training step 10-20x slower (README.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import speechbrain as sb
 import torch
-import yaml
-from hyperpyyaml import load_hyperpyyaml
 
 from audiodiff.data import BUNDLED_FSDD, DataFolderError, prepare_fsdd
 from audiodiff.data.waveforms import load_waveforms
 from audiodiff.training import NonFiniteLossError
+from audiodiff.training.hparams import load_hparams
 from audiodiff.training.waveform_brain import WaveformDiffusionBrain
 
 logger = logging.getLogger(__name__)
@@ -130,11 +133,7 @@ def dataio_prep(hparams, manifests):
 
 
 def main(argv):
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
-    overrides = overrides or {}
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
+    hparams_file, run_opts, overrides, hparams = load_hparams(argv)
 
     try:
         manifests = prepare_manifests(hparams)
