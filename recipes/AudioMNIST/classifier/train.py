@@ -15,6 +15,7 @@ python train.py hparams/train.yaml --dataset audiomnist --data_folder /path/to/A
 python train.py hparams/train.yaml --dataset sc09 --data_folder /path/to/speech_commands \
     --speaker_head false
 python train.py hparams/train.yaml --debug                  # a few batches
+torchrun --nproc_per_node=2 train.py hparams/train.yaml     # 2 GPUs (DDP; BatchNorm: GPUs only)
 
 Then, from the repository root:
 python tools/evaluate_samples.py SAMPLES_DIR  # default --classifier: this recipe's FSDD folder
@@ -30,6 +31,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
 
 from audiodiff.data import (
     BUNDLED_FSDD,
@@ -40,6 +42,7 @@ from audiodiff.data import (
 )
 from audiodiff.metrics import EvaluationError, SampleEvaluator
 from audiodiff.nets import spec_augment
+from audiodiff.training.distributed import main_process_first, seed_process, world_size
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +94,12 @@ class ClassifierBrain(sb.Brain):
                 self.hits["speaker"] += int((pred[known] == speaker[known]).sum())
                 self.totals["speaker"] += int(known.sum())
         return loss
+
+    def on_fit_start(self):
+        """SpeechBrain's start (DDP wrapping, optimizer, recovery), then, under ``torchrun``, a
+        random stream per process (different augmentations on each)."""
+        super().on_fit_start()
+        seed_process(self.hparams.seed)
 
     def init_optimizers(self):
         """AdamW (``opt_class``) plus the one-cycle schedule over every training step."""
@@ -148,8 +157,9 @@ class ClassifierBrain(sb.Brain):
         )
         result = {f"test_{k}": v for k, v in stats.items() if k.endswith("_acc")}
         result["test_items"] = self.totals["digit"]
-        with open(os.path.join(self.hparams.output_folder, "test_accuracy.json"), "w") as f:
-            json.dump(result, f, indent=1)
+        if if_main_process():  # (every process scored the whole test split)
+            with open(os.path.join(self.hparams.output_folder, "test_accuracy.json"), "w") as f:
+                json.dump(result, f, indent=1)
         logger.info(f"Test accuracy: {json.dumps(result)}")
 
 
@@ -201,6 +211,11 @@ def dataio_prep(hparams, manifests, speakers):
     return datasets
 
 
+def cache_reference(folder, device):
+    """Compute and cache the real splits' classifier outputs in ``folder`` (main process)."""
+    SampleEvaluator.from_experiment(folder, device=device).reference()
+
+
 def load_hparams(hparams_file, overrides):
     with open(hparams_file, encoding="utf-8") as fin:
         return load_hyperpyyaml(fin, overrides)
@@ -208,11 +223,12 @@ def load_hparams(hparams_file, overrides):
 
 def main(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
     overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
     overrides = overrides or {}
     hparams = load_hparams(hparams_file, overrides)
     try:
-        manifests = prepare_manifests(hparams)
+        manifests = run_on_main(prepare_manifests, args=[hparams])
     except DataFolderError as err:
         sys.exit(f"error: {err}")
     with open(manifests["speakers"], encoding="utf-8") as f:
@@ -227,12 +243,13 @@ def main(argv):
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    datasets = dataio_prep(hparams, manifests, speakers)
+    datasets = main_process_first(dataio_prep, hparams, manifests, speakers)  # feature caches
     if not hparams["normalizer"].is_fitted:
         hparams["normalizer"].fit(datasets["train"].datasets["mel_db"])
     label_names = {"digit": [str(d) for d in range(hparams["num_digits"])], "speaker": speakers}
-    with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
-        json.dump(label_names, f, indent=1)
+    if if_main_process():
+        with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
+            json.dump(label_names, f, indent=1)
 
     brain = ClassifierBrain(
         modules=hparams["modules"],
@@ -241,7 +258,9 @@ def main(argv):
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
-    brain.train_steps_per_epoch = max(1, len(datasets["train"]) // hparams["batch_size"])
+    # (each of N processes takes 1/N of an epoch: SpeechBrain's DistributedSampler)
+    per_process = len(datasets["train"]) // world_size()
+    brain.train_steps_per_epoch = max(1, per_process // hparams["batch_size"])
     brain.fit(
         brain.hparams.epoch_counter,
         datasets["train"],
@@ -256,8 +275,7 @@ def main(argv):
         return  # the checkpoint lived in a temporary folder
     # The real splits' outputs, cached beside the checkpoint for the generative metrics
     try:
-        evaluator = SampleEvaluator.from_experiment(hparams["output_folder"], device=brain.device)
-        evaluator.reference()
+        run_on_main(cache_reference, args=[hparams["output_folder"], brain.device])
     except EvaluationError as err:
         sys.exit(f"error: {err}")
     logger.info(f"Classifier ready for tools/evaluate_samples.py: {hparams['output_folder']}")

@@ -15,6 +15,7 @@ python train.py hparams/train.yaml --digit_conditioned true --debug   # a few ba
 python train.py hparams/train_latent.yaml --digit_conditioned true     # both stages
 python train.py hparams/train_latent.yaml --stage diffusion --autoencoder_folder EXP
 python train.py hparams/train.yaml --digit_conditioned true --vocoder results/fsdd_specgrad/1986
+torchrun --nproc_per_node=2 train.py hparams/train.yaml --digit_conditioned true   # 2 GPUs (DDP)
 
 Then: python generate.py results/digit_diffusion/1986 --digits 0 7 --num 4 --out samples/
 """
@@ -28,6 +29,12 @@ import speechbrain as sb
 import torch
 import yaml
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import (
+    ddp_barrier,
+    ddp_init_group,
+    if_main_process,
+    run_on_main,
+)
 
 from audiodiff.data import (
     BUNDLED_FSDD,
@@ -38,6 +45,7 @@ from audiodiff.data import (
 )
 from audiodiff.inference import resolve_vocoder
 from audiodiff.training import DiffusionBrain, NonFiniteLossError
+from audiodiff.training.distributed import main_process_first
 from audiodiff.training.latent_brain import (
     AutoencoderBrain,
     LatentDiffusionBrain,
@@ -129,13 +137,14 @@ def dataio_prep(hparams, manifests, speakers):
 
 def main(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
     overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
     overrides = overrides or {}
     with open(hparams_file, encoding="utf-8") as fin:
         hparams = load_hyperpyyaml(fin, overrides)
 
     try:
-        manifests = prepare_manifests(hparams)
+        manifests = run_on_main(prepare_manifests, args=[hparams])
     except DataFolderError as err:
         sys.exit(f"error: {err}")
     with open(manifests["speakers"], encoding="utf-8") as f:
@@ -154,14 +163,15 @@ def main(argv):
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    datasets = dataio_prep(hparams, manifests, speakers)
+    datasets = main_process_first(dataio_prep, hparams, manifests, speakers)  # feature caches
     if not hparams["normalizer"].is_fitted:
         hparams["normalizer"].fit(datasets["train"].datasets["mel_db"])
 
     label_names = {"digit": [str(d) for d in range(hparams["num_digits"])], "speaker": speakers}
     hparams["label_names"] = label_names
-    with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
-        json.dump(label_names, f, indent=1)
+    if if_main_process():
+        with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
+            json.dump(label_names, f, indent=1)
 
     try:
         if "autoencoder" in hparams:
@@ -222,6 +232,7 @@ def fit_latent(hparams, run_opts, datasets):
     if stage in ("both", "autoencoder"):
         brain = make_brain(DigitAutoencoderBrain, hparams, run_opts, AUTOENCODER_KEYS)
         fit(brain, datasets)
+    if stage in ("both", "autoencoder") and if_main_process():  # the test split, written once
         test_mel = datasets["test"].datasets["mel_db"].to(brain.device)
         recon = reconstruct(autoencoder, normalizer, test_mel)
         error = reconstruction_error(test_mel, recon, normalizer)
@@ -241,6 +252,7 @@ def fit_latent(hparams, run_opts, datasets):
                 hparams["sample_rate"],
                 hparams["label_names"],
             )
+    ddp_barrier()
     if stage == "autoencoder":
         return
     if stage == "diffusion":

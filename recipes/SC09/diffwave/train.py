@@ -12,6 +12,7 @@ python train.py hparams/sashimi.yaml
 python train.py hparams/diffwave.yaml --data_folder /path/to/speech_commands_v0.02
 python train.py hparams/diffwave.yaml --residual_channels 32 --residual_layers 12 \
     --dilation_cycle 6 --batch_size 4 --debug                     # a few CPU batches
+torchrun --nproc_per_node=2 train.py hparams/diffwave.yaml --digit_conditioned true  # 2 GPUs
 
 Then: python generate.py results/sc09_diffwave/1986 --digits 0 7 --num 4 --out samples/
 """
@@ -25,10 +26,12 @@ import speechbrain as sb
 import torch
 import yaml
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
 
 from audiodiff.data import BUNDLED_FSDD, DataFolderError, prepare_fsdd
 from audiodiff.data.waveforms import load_waveforms
 from audiodiff.training import NonFiniteLossError
+from audiodiff.training.distributed import main_process_first
 from audiodiff.training.waveform_brain import WaveformDiffusionBrain
 
 logger = logging.getLogger(__name__)
@@ -131,13 +134,14 @@ def dataio_prep(hparams, manifests):
 
 def main(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
     overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
     overrides = overrides or {}
     with open(hparams_file, encoding="utf-8") as fin:
         hparams = load_hyperpyyaml(fin, overrides)
 
     try:
-        manifests = prepare_manifests(hparams)
+        manifests = run_on_main(prepare_manifests, args=[hparams])
     except (DataFolderError, ValueError) as err:
         sys.exit(f"error: {err}")
     sb.create_experiment_directory(
@@ -146,13 +150,14 @@ def main(argv):
         overrides=overrides,
     )
     try:
-        datasets = dataio_prep(hparams, manifests)
+        datasets = main_process_first(dataio_prep, hparams, manifests)  # waveform caches
     except ValueError as err:
         sys.exit(f"error: {err}")
     label_names = {"digit": list(DIGIT_WORDS[: hparams["num_digits"]])}
     hparams["label_names"] = label_names
-    with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
-        json.dump(label_names, f, indent=1)
+    if if_main_process():
+        with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
+            json.dump(label_names, f, indent=1)
 
     brain = WaveformDigitBrain(
         modules=hparams["modules"],
