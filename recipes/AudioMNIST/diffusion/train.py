@@ -29,12 +29,7 @@ import speechbrain as sb
 import torch
 import yaml
 from hyperpyyaml import load_hyperpyyaml
-from speechbrain.utils.distributed import (
-    ddp_barrier,
-    ddp_init_group,
-    if_main_process,
-    run_on_main,
-)
+from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
 
 from audiodiff.data import (
     BUNDLED_FSDD,
@@ -232,27 +227,8 @@ def fit_latent(hparams, run_opts, datasets):
     if stage in ("both", "autoencoder"):
         brain = make_brain(DigitAutoencoderBrain, hparams, run_opts, AUTOENCODER_KEYS)
         fit(brain, datasets)
-    if stage in ("both", "autoencoder") and if_main_process():  # the test split, written once
-        test_mel = datasets["test"].datasets["mel_db"].to(brain.device)
-        recon = reconstruct(autoencoder, normalizer, test_mel)
-        error = reconstruction_error(test_mel, recon, normalizer)
-        logger.info(f"Test reconstruction error: {error}")
-        hparams["train_logger"].log_stats(
-            {"stage": "autoencoder", "split": "test"}, test_stats=error
-        )
-        with open(os.path.join(hparams["output_folder"], "reconstruction_test.json"), "w") as f:
-            json.dump(error, f)
-        if hparams["write_test_reconstructions"]:  # e.g. to score them with a classifier
-            write_reconstructions(
-                os.path.join(hparams["reconstructions_folder"], "test"),
-                test_mel,
-                recon,
-                labels_of(datasets["test"], range(len(test_mel))),
-                hparams["vocoder"],
-                hparams["sample_rate"],
-                hparams["label_names"],
-            )
-    ddp_barrier()
+        # main process only (inside run_on_main, SpeechBrain's logger waits for no other process)
+        run_on_main(test_autoencoder, args=[hparams, datasets, brain.device])
     if stage == "autoencoder":
         return
     if stage == "diffusion":
@@ -270,6 +246,29 @@ def fit_latent(hparams, run_opts, datasets):
     if not autoencoder.latent_stats_fitted:
         fit_latent_stats(autoencoder, latent["train"].datasets)
     fit(brain, latent)
+
+
+def test_autoencoder(hparams, datasets, device):
+    """Stage 1's test reconstruction error (``reconstruction_test.json``, the train log) and,
+    with ``write_test_reconstructions``, the test reconstructions."""
+    autoencoder, normalizer = hparams["autoencoder"], hparams["normalizer"]
+    test_mel = datasets["test"].datasets["mel_db"].to(device)
+    recon = reconstruct(autoencoder, normalizer, test_mel)
+    error = reconstruction_error(test_mel, recon, normalizer)
+    logger.info(f"Test reconstruction error: {error}")
+    hparams["train_logger"].log_stats({"stage": "autoencoder", "split": "test"}, test_stats=error)
+    with open(os.path.join(hparams["output_folder"], "reconstruction_test.json"), "w") as f:
+        json.dump(error, f)
+    if hparams["write_test_reconstructions"]:  # e.g. to score them with a classifier
+        write_reconstructions(
+            os.path.join(hparams["reconstructions_folder"], "test"),
+            test_mel,
+            recon,
+            labels_of(datasets["test"], range(len(test_mel))),
+            hparams["vocoder"],
+            hparams["sample_rate"],
+            hparams["label_names"],
+        )
 
 
 if __name__ == "__main__":
