@@ -10,6 +10,13 @@ the cache, the others read it" pattern for functions that compute-or-load a cach
 
 Every function here is a no-op (or the identity) in a single process, so recipes call them
 unconditionally.
+
+A trap to know: SpeechBrain's main-process-only functions (``FileTrainLogger.log_stats``, the
+checkpointer's save hooks, anything decorated with ``main_process_only``) broadcast their
+result, so they are collectives: called from the main process alone inside
+``if if_main_process():`` they wait for the others forever. Put such work in a function and
+call it with ``run_on_main`` (inside it they do not communicate); keep ``if_main_process()``
+for plain file writes.
 """
 
 import torch
