@@ -35,6 +35,8 @@ class TrainingBudgetMixin:
 
     def on_fit_start(self):
         """Recover the last checkpoint (SpeechBrain) and start the training clock."""
+        if isinstance(self.optimizer_step_limit, str):  # SpeechBrain's parser leaves it a str
+            self.optimizer_step_limit = int(self.optimizer_step_limit)
         super().on_fit_start()
         self._fit_start_time = time.time()
         self._shared_minutes = 0.0
