@@ -164,3 +164,38 @@ def main_process_first(func, *args, **kwargs):
     if not if_main_process():
         result = func(*args, **kwargs)
     return result
+
+
+def check_batchnorm_device(modules, device):
+    """Stop with one line where DDP would need SyncBatchNorm on the CPU.
+
+    Under ``torchrun`` SpeechBrain converts every BatchNorm layer to ``SyncBatchNorm``, which
+    torch runs on GPUs only: a recipe whose networks have BatchNorm (the evaluation
+    classifier, ECAPA-TDNN) would fail in DDP's constructor with a traceback on the CPU.
+
+    Arguments
+    ---------
+    modules : mapping of str to torch.nn.Module
+        The Brain's modules.
+    device : str or torch.device
+        The Brain's device.
+
+    Raises
+    ------
+    SystemExit
+        ``error: ...`` on the CPU under ``torchrun`` when a module has BatchNorm layers.
+
+    Example
+    -------
+    >>> check_batchnorm_device({"net": torch.nn.BatchNorm1d(2)}, "cpu")  # one process: fine
+    """
+    if not is_distributed_initialized() or torch.device(device).type != "cpu":
+        return
+    batchnorm = torch.nn.modules.batchnorm._BatchNorm
+    names = [n for n, m in modules.items() if any(isinstance(x, batchnorm) for x in m.modules())]
+    if names:
+        raise SystemExit(
+            f"error: {', '.join(names)} has BatchNorm layers, which DDP turns into "
+            "SyncBatchNorm, and torch runs SyncBatchNorm on GPUs only: train this recipe "
+            "under torchrun on GPUs (nccl), or in a single process on the CPU"
+        )

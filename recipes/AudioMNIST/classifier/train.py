@@ -42,7 +42,12 @@ from audiodiff.data import (
 )
 from audiodiff.metrics import EvaluationError, SampleEvaluator
 from audiodiff.nets import spec_augment
-from audiodiff.training.distributed import main_process_first, seed_process, world_size
+from audiodiff.training.distributed import (
+    check_batchnorm_device,
+    main_process_first,
+    seed_process,
+    world_size,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +103,7 @@ class ClassifierBrain(sb.Brain):
     def on_fit_start(self):
         """SpeechBrain's start (DDP wrapping, optimizer, recovery), then, under ``torchrun``, a
         random stream per process (different augmentations on each)."""
+        check_batchnorm_device(self.modules, self.device)  # (SyncBatchNorm needs GPUs)
         super().on_fit_start()
         seed_process(self.hparams.seed)
 

@@ -49,7 +49,12 @@ from audiodiff.inference import SpeakerEncoder
 from audiodiff.metrics import trial_scores, verification_report
 from audiodiff.nets import spec_augment
 from audiodiff.training import NonFiniteLossError, TrainingBudgetMixin
-from audiodiff.training.distributed import main_process_first, process_rank, seed_process
+from audiodiff.training.distributed import (
+    check_batchnorm_device,
+    main_process_first,
+    process_rank,
+    seed_process,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +87,7 @@ class SpeakerBrain(TrainingBudgetMixin, sb.Brain):
         """SpeechBrain's start (DDP wrapping, optimizer, recovery); under ``torchrun`` the
         encoder then embeds through the DDP-wrapped network (gradients averaged over the
         processes) and each process gets its own random stream (SpecAugment)."""
+        check_batchnorm_device(self.modules, self.device)  # (SyncBatchNorm needs GPUs)
         super().on_fit_start()
         self.encoder.embedding_model = self.modules.model
         seed_process(self.hparams.seed)
