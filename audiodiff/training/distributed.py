@@ -52,7 +52,10 @@ def process_rank():
 
 
 def _reduce(value, op, device):
-    """``value`` (a number) reduced over every process with ``op``, as a float."""
+    """``value`` (a number) reduced over every process with ``op``, as a float (on ``device``
+    for NCCL, which reduces CUDA tensors only; on the CPU for gloo)."""
+    if is_distributed_initialized() and torch.distributed.get_backend() != "nccl":
+        device = "cpu"
     tensor = torch.tensor(float(value), dtype=torch.float64, device=device)
     return float(ddp_all_reduce(tensor, op))
 
