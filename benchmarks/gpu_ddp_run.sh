@@ -43,6 +43,8 @@ sc_flags="$sc_size --batch_size $sc_batch --lr 0.0004 --ema_decay 0.999 --ema_wa
   --prepare_folder $res/prepared_sc09 $common"
 AM=$repo/recipes/AudioMNIST/diffusion; SC=$repo/recipes/SC09/diffwave
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}
+# NVLink multicast stays off (it can take the host's shared GPUs out of service): KINDS.md
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 
 { nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo "no GPU"
   python -c "import torch; print('torch', torch.__version__, 'cuda devices', torch.cuda.device_count())"
