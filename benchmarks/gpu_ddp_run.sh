@@ -13,7 +13,13 @@
 # Order (both GPUs busy throughout): the two 1-GPU runs side by side (GPU 0, GPU 1), the
 # 2-GPU AudioMNIST run, the 2-GPU SC09 run, then generation (GPU 0) beside the classifier
 # (GPU 1), then scoring on both.
-# Environment (CPU dry run at toy size: see the recipe README's multi-GPU section):
+# CPU dry run at toy size (gloo; about 8 minutes on 2 loaded cores; DIR = an FSDD subset):
+#   DDP_BACKEND=gloo DDP_PRECISION="" DDP_DATA=DIR AM_BATCH=8 SC09_BATCH=8 GEN_NUM=1 \
+#   AM_SIZE="--base_channels 8 --channel_mults [1,2] --attention_levels [1] --num_res_blocks 1" \
+#   SC09_SIZE="--residual_channels 8 --residual_layers 2 --dilation_cycle 2" AM_GEN_STEPS=2 \
+#   CLS_EPOCHS=1 CLS_FLAGS="--channels [4,8] --embedding_dim 16" DDP_DEADLINE=1800 \
+#   bash benchmarks/gpu_ddp_run.sh /tmp/ddp_out 30 30
+# Environment:
 #   DDP_BACKEND (nccl) DDP_PRECISION ("--precision bf16 --eval_precision bf16")
 #   AM_SIZE AM_BATCH (128) SC09_SIZE SC09_BATCH (32) SC09_COMPILE ("": eager; e.g.
 #   "--compile --compile_module_keys model") DDP_DATA (FSDD folder; default: the bundled one)
