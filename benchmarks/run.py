@@ -224,6 +224,13 @@ BENCHMARKS = [
         ["bash", "benchmarks/gpu_tts_run.sh", "{out}", "4.5"],
         kind="quality",
     ),
+    Benchmark(
+        "ddp_quality",
+        "Multi-GPU (SpeechBrain DDP): AudioMNIST and SC09 DiffWave on 1 vs 2 GPUs, equal steps",
+        "the same recipe on one GPU (goals: >= 1.8x samples/s, the same digit accuracy)",
+        ["bash", "benchmarks/gpu_ddp_run.sh", "{out}"],
+        kind="quality",  # needs 2 GPUs (nvidia-h200-x2)
+    ),
 ]
 
 

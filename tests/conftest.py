@@ -31,3 +31,33 @@ def run_in_triton_interpreter():
         assert marker in done.stdout
 
     return run
+
+
+@pytest.fixture(scope="session")
+def torchrun():
+    """A function ``torchrun(nproc)``: the command that starts ``nproc`` local processes with
+    ``torch.distributed.run`` (torchrun) on a free port; the test is skipped when torch has no
+    distributed support with the gloo backend (the CPU backend the tests use)."""
+    import socket
+    import sys
+
+    import torch
+
+    if not (torch.distributed.is_available() and torch.distributed.is_gloo_available()):
+        pytest.skip("torch.distributed with the gloo backend is not available")
+
+    def command(nproc=2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        return [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nnodes=1",
+            f"--nproc_per_node={nproc}",
+            "--master_addr=127.0.0.1",
+            f"--master_port={port}",
+        ]
+
+    return command

@@ -41,7 +41,7 @@ class EMA(torch.nn.Module):
         super().__init__()
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"decay must be in [0, 1), got {decay}")
-        self.averaged = copy.deepcopy(_unwrap(model)).eval().requires_grad_(False)
+        self.averaged = copy.deepcopy(unwrap_model(model)).eval().requires_grad_(False)
         self.decay = decay
         self.warmup_steps = warmup_steps
         self.register_buffer("num_updates", torch.tensor(0, dtype=torch.long))
@@ -60,9 +60,10 @@ class EMA(torch.nn.Module):
 
     @torch.no_grad()
     def update(self, model):
-        """Move the averaged weights towards ``model``'s (DDP wrappers are unwrapped)."""
+        """Move the averaged weights towards ``model``'s (DDP / ``torch.compile`` wrappers are
+        unwrapped: :func:`unwrap_model`)."""
         decay = self.current_decay()
-        model = _unwrap(model)
+        model = unwrap_model(model)
         params = dict(model.named_parameters())
         for name, avg in self.averaged.named_parameters():
             avg.lerp_(params[name].detach().to(avg.dtype), (1 - decay).to(avg.dtype))
@@ -82,7 +83,34 @@ class EMA(torch.nn.Module):
         return self.averaged(*args, **kwargs)
 
 
-def _unwrap(model):
-    """Return the module inside a DistributedDataParallel/DataParallel wrapper."""
+def unwrap_model(model):
+    """The module inside any nesting of DDP / DataParallel / ``torch.compile`` wrappers.
+
+    SpeechBrain compiles a module first and then wraps it for DDP (``DDP(compiled(net))``);
+    the EMA, checkpoints and main-process-only sampling need the plain network underneath,
+    whose parameter names carry no ``module.`` / ``_orig_mod.`` prefix.
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        A network, possibly wrapped.
+
+    Returns
+    -------
+    torch.nn.Module
+        The innermost network (``model`` itself when it is not wrapped).
+
+    Example
+    -------
+    >>> net = torch.nn.Linear(2, 1)
+    >>> unwrap_model(torch.nn.DataParallel(net)) is net, unwrap_model(net) is net
+    (True, True)
+    """
     wrappers = (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)
-    return model.module if isinstance(model, wrappers) else model
+    while True:
+        if isinstance(model, wrappers):
+            model = model.module
+        elif isinstance(getattr(model, "_orig_mod", None), torch.nn.Module):  # torch.compile
+            model = model._orig_mod
+        else:
+            return model

@@ -4,16 +4,25 @@ EMA weights, bf16 autocast (SpeechBrain's ``--precision bf16``), a training-time
 a clear stop on a non-finite loss (``TrainingBudgetMixin``), epoch-end sampling (wav +
 spectrogram PNG) and checkpoint/resume. A recipe subclasses it and implements
 :meth:`DiffusionBrain.batch_inputs`.
+
+Under ``torchrun`` (SpeechBrain's DDP) every process trains on its shard of the data and
+averages gradients; the EMA is updated on the unwrapped network of each process (the same
+on all of them); epoch-end samples, plots and metrics are written by the main process while
+the others wait (``run_on_main``); the checkpointer saves on the main process; the logged
+losses are means over the processes; and the time budget stops all processes at one step.
 """
 
 import json
 import logging
 import os
+import time
 
 import speechbrain as sb
 import torch
+from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from audiodiff.diffusion import diffusion_loss
+from audiodiff.diffusion.ema import unwrap_model
 from audiodiff.diffusion.generate import sample_from_model
 from audiodiff.training.budget import NonFiniteLossError, TrainingBudgetMixin  # noqa: F401
 from audiodiff.training.conditioning import (
@@ -21,6 +30,7 @@ from audiodiff.training.conditioning import (
     labels_from_prior,
     prior_probabilities,
 )
+from audiodiff.training.distributed import mean_across_processes, seed_process
 from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 
 logger = logging.getLogger(__name__)
@@ -81,12 +91,18 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
         ``evaluation_classifier`` is set (a wrong folder stops the run here, not after the
         first epochs)."""
         super().on_fit_start()
+        seed_process(getattr(self.hparams, "seed", 0))  # torchrun: a random stream per process
         self.sample_evaluator()
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Update the EMA weights after each optimizer step (unwrapping a ``--compile``d net)."""
+        """Update the EMA weights after each optimizer step (from the network inside the DDP /
+        ``--compile`` wrappers: the same update on every process)."""
         if should_step and "ema" in self.modules:
-            self.modules.ema.update(getattr(self.modules.model, "_orig_mod", self.modules.model))
+            self.modules.ema.update(self.modules.model)
+
+    def on_stage_start(self, stage, epoch=None):
+        """Start the stage's clock (the epoch's training seconds are logged)."""
+        self._stage_start_time = time.time()
 
     def _is_last_epoch(self, epoch):
         limit = self.hparams.epoch_counter.limit
@@ -96,7 +112,8 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
     def on_stage_end(self, stage, stage_loss, epoch):
         """Log losses; at chosen epochs write samples and save a checkpoint."""
         if stage == sb.Stage.TRAIN:
-            self.train_loss = stage_loss
+            self.train_loss = mean_across_processes(stage_loss, self.device)
+            self.train_seconds = time.time() - getattr(self, "_stage_start_time", time.time())
             return
         if stage != sb.Stage.VALID:
             self.hparams.train_logger.log_stats(
@@ -104,14 +121,17 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
                 test_stats={"loss": stage_loss},
             )
             return
+        stage_loss = mean_across_processes(stage_loss, self.device)
         last = self._is_last_epoch(epoch)
         stats = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
         stats["minutes"] = round(self.training_minutes(), 2)
+        stats["steps"] = self.optimizer_step
+        stats["train_s"] = round(getattr(self, "train_seconds", 0.0), 2)
         self.hparams.train_logger.log_stats(
             stats, train_stats={"loss": self.train_loss}, valid_stats={"loss": stage_loss}
         )
         if last or epoch % self.hparams.sample_every == 0:
-            self.write_epoch_samples(epoch)
+            run_on_main(self.write_epoch_samples, args=[epoch])  # the others wait
         if last or epoch % self.hparams.ckpt_every == 0:
             self.checkpointer.save_and_keep_only(
                 meta={"loss": stage_loss, "epoch": epoch}, num_to_keep=2
@@ -119,8 +139,11 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
 
     # ---- sampling -------------------------------------------------------------------------
     def sampling_model(self):
-        """The EMA network when there is one, else the trained one."""
-        return self.modules.ema.averaged if "ema" in self.modules else self.modules.model
+        """The EMA network when there is one, else the trained one (unwrapped: sampling runs
+        on the main process alone, where DDP's forward would wait for the others)."""
+        if "ema" in self.modules:
+            return self.modules.ema.averaged
+        return unwrap_model(self.modules.model)
 
     def decode_samples(self, x0):
         """dB spectrograms [n, n_mels, frames] from sampled x0 [n, *sample_shape] (a hook)."""
@@ -191,12 +214,13 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
     # ---- sample metrics ---------------------------------------------------------------------
     def sample_evaluator(self):
         """The :class:`audiodiff.metrics.SampleEvaluator` of ``evaluation_classifier``, loaded
-        once; None when that hparam is null or absent, or in ``--debug``.
+        once; None when that hparam is null or absent, in ``--debug``, or on a process other
+        than the main one (under ``torchrun`` only the main process writes and scores samples).
 
         Exits with one clear line (``SystemExit``) when the folder is not a trained classifier.
         """
         folder = getattr(getattr(self, "hparams", None), "evaluation_classifier", None)
-        if folder is None or self.debug:
+        if folder is None or self.debug or not if_main_process():  # only the main one scores
             return None
         if getattr(self, "_sample_evaluator", None) is None:
             # imported here: the evaluator reads sample names from audiodiff.training.samples

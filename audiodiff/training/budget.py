@@ -8,6 +8,14 @@ step-limit check reports the limit reached and the epoch loop ends (after the cu
 validation and checkpoint). Before recovery, checkpoints a kill left half-written are renamed
 ``incomplete-CKPT+...`` (:func:`set_aside_incomplete_checkpoints`). A NaN / inf training loss
 raises :class:`NonFiniteLossError` at once, leaving the last good checkpoint on disk.
+
+Under ``torchrun`` the clocks of the processes differ a little, and a process that stopped
+one step before the others would leave them waiting in DDP's gradient all-reduce forever. So
+the check reduces the elapsed minutes over all processes (their maximum) each time
+SpeechBrain asks, which every process does at the same points (before each batch, at epoch
+ends): all of them see one clock and stop at the same step. ``training_minutes`` then
+returns that shared clock, so anything scheduled on it (a learning rate following the
+budget) is the same on every process.
 """
 
 import json
@@ -22,6 +30,9 @@ from speechbrain.utils.checkpoints import (
     mark_as_saver,
     register_checkpoint_hooks,
 )
+from speechbrain.utils.distributed import ddp_prevent_block, is_distributed_initialized
+
+from audiodiff.training.distributed import max_across_processes
 
 logger = logging.getLogger(__name__)
 
@@ -134,17 +145,26 @@ class TrainingBudgetMixin:
     def on_fit_start(self):
         """Start the training clock (a recoverable: a resumed run continues its budget), set
         half-written checkpoints aside, then recover the last checkpoint (SpeechBrain)."""
+        if isinstance(self.optimizer_step_limit, str):  # SpeechBrain's parser leaves it a str
+            self.optimizer_step_limit = int(self.optimizer_step_limit)
         self.train_clock = TrainingClock()
+        self._shared_minutes = None
         if self.checkpointer is not None:
             self.checkpointer.add_recoverable("train_clock", self.train_clock, optional_load=True)
             required = ["optimizer"] if self.opt_class is not None else []
             set_aside_incomplete_checkpoints(self.checkpointer, required)
         super().on_fit_start()
 
-    def training_minutes(self):
-        """Minutes of training, this run and the checkpointed ones (0.0 before fitting)."""
+    def _local_minutes(self):
         clock = getattr(self, "train_clock", None)
         return 0.0 if clock is None else clock.minutes()
+
+    def training_minutes(self):
+        """Minutes of training, this run and the checkpointed ones (0.0 before fitting); under
+        ``torchrun``, the clock all processes agreed on at the last budget check."""
+        if is_distributed_initialized() and getattr(self, "_shared_minutes", None) is not None:
+            return self._shared_minutes
+        return self._local_minutes()
 
     def check_loss_isfinite(self, loss):
         """Stop at once on a NaN/inf loss: the last good checkpoint stays on disk."""
@@ -156,20 +176,29 @@ class TrainingBudgetMixin:
                 "Try a lower --lr or --precision fp32."
             )
 
+    def _budget_reached(self):
+        """True once ``max_train_minutes`` have passed, on every process at the same call."""
+        budget = getattr(self.hparams, "max_train_minutes", None)
+        if not budget or getattr(self, "train_clock", None) is None:
+            return False
+        if getattr(self, "_budget_logged", False):
+            return True  # decided (on every process at once): no more communication
+        minutes = self._local_minutes()
+        if is_distributed_initialized():
+            if ddp_prevent_block():  # inside run_on_main: no collective, the decision waits
+                return False
+            minutes = max_across_processes(minutes, self.device)
+            self._shared_minutes = minutes
+        if minutes <= budget:
+            return False
+        logger.info(
+            f"Training-time budget of {budget} min reached after {self.optimizer_step} "
+            "optimizer steps: stopping."
+        )
+        self._budget_logged = True
+        return True
+
     @property
     def _optimizer_step_limit_exceeded(self):
         """True once ``optimizer_step_limit`` or ``max_train_minutes`` is reached."""
-        budget = getattr(self.hparams, "max_train_minutes", None)
-        if (
-            budget
-            and getattr(self, "train_clock", None) is not None
-            and self.training_minutes() > budget
-        ):
-            if not getattr(self, "_budget_logged", False):
-                logger.info(
-                    f"Training-time budget of {budget} min reached after "
-                    f"{self.optimizer_step} optimizer steps: stopping."
-                )
-                self._budget_logged = True
-            return True
-        return super()._optimizer_step_limit_exceeded
+        return self._budget_reached() or super()._optimizer_step_limit_exceeded

@@ -21,6 +21,7 @@ from speechbrain.utils.checkpoints import Checkpointer
 
 from audiodiff.audio import plot_spectrograms
 from audiodiff.diffusion import diffusion_loss
+from audiodiff.diffusion.ema import unwrap_model
 from audiodiff.nets.autoencoder_losses import autoencoder_loss
 from audiodiff.training.brain import DiffusionBrain
 from audiodiff.training.samples import write_sample_folder
@@ -302,7 +303,7 @@ class _ReconstructionsMixin:
         if examples is None:
             return None
         mel_db, grid = examples
-        autoencoder = getattr(self.modules.autoencoder, "module", self.modules.autoencoder)  # DDP
+        autoencoder = unwrap_model(self.modules.autoencoder)  # main process only: no DDP forward
         mel_db = mel_db.to(self.device)
         recon = reconstruct(autoencoder, self.modules.normalizer, mel_db)
         folder = os.path.join(hp.reconstructions_folder, self.reconstruction_stage, str(epoch))

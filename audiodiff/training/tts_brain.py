@@ -6,6 +6,7 @@ import logging
 import os
 
 import torch
+from speechbrain.utils.distributed import is_distributed_initialized
 
 from audiodiff.training.brain import DiffusionBrain
 from audiodiff.training.samples import write_tts_samples
@@ -23,6 +24,18 @@ class TTSBrain(DiffusionBrain):
     ``collate_tts`` batch plus ``infos``, one dict per request with at least ``text`` and
     ``speaker``; set by the recipe) and ``sample_rate``.
     """
+
+    def on_fit_start(self):
+        """Stop with one line under ``torchrun``: not supported yet (see below)."""
+        if is_distributed_initialized():
+            # tts_losses calls DiffusionTTS's methods (speaker_vector, encode_text, ...) on
+            # the module itself: through SpeechBrain's DDP wrapper they do not exist, and
+            # outside DDP's forward the gradients would not be averaged between processes.
+            raise SystemExit(
+                "error: the TTS recipe does not train under torchrun (DDP) yet: its losses "
+                "call the model's methods outside DDP's forward; train it in one process"
+            )
+        super().on_fit_start()
 
     def compute_forward(self, batch, stage):
         """Weighted sum of the route's losses; the parts are averaged for the log."""
@@ -45,7 +58,8 @@ class TTSBrain(DiffusionBrain):
         return total
 
     def on_stage_start(self, stage, epoch=None):
-        """Reset the per-loss averages."""
+        """Reset the per-loss averages (and start DiffusionBrain's stage clock)."""
+        super().on_stage_start(stage, epoch)
         if not hasattr(self, "_loss_parts"):
             self._loss_parts = {}
         self._loss_parts[stage] = {}

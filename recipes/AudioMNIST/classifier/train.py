@@ -15,6 +15,7 @@ python train.py hparams/train.yaml --dataset audiomnist --data_folder /path/to/A
 python train.py hparams/train.yaml --dataset sc09 --data_folder /path/to/speech_commands \
     --speaker_head false
 python train.py hparams/train.yaml --debug                  # a few batches
+torchrun --nproc_per_node=2 train.py hparams/train.yaml     # 2 GPUs (DDP; BatchNorm: GPUs only)
 
 Then, from the repository root:
 python tools/evaluate_samples.py SAMPLES_DIR  # default --classifier: this recipe's FSDD folder
@@ -32,6 +33,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import speechbrain as sb
 import torch
 import torch.nn.functional as F
+from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
 
 from audiodiff.data import (
     BUNDLED_FSDD,
@@ -42,6 +44,12 @@ from audiodiff.data import (
 )
 from audiodiff.metrics import EvaluationError, SampleEvaluator
 from audiodiff.nets import spec_augment
+from audiodiff.training.distributed import (
+    check_batchnorm_device,
+    main_process_first,
+    seed_process,
+    world_size,
+)
 from audiodiff.training.hparams import build_hparams, load_hparams
 
 logger = logging.getLogger(__name__)
@@ -94,6 +102,13 @@ class ClassifierBrain(sb.Brain):
                 self.hits["speaker"] += int((pred[known] == speaker[known]).sum())
                 self.totals["speaker"] += int(known.sum())
         return loss
+
+    def on_fit_start(self):
+        """SpeechBrain's start (DDP wrapping, optimizer, recovery), then, under ``torchrun``, a
+        random stream per process (different augmentations on each)."""
+        check_batchnorm_device(self.modules, self.device)  # (SyncBatchNorm needs GPUs)
+        super().on_fit_start()
+        seed_process(self.hparams.seed)
 
     def init_optimizers(self):
         """AdamW (``opt_class``) plus the one-cycle schedule over every training step."""
@@ -151,8 +166,9 @@ class ClassifierBrain(sb.Brain):
         )
         result = {f"test_{k}": v for k, v in stats.items() if k.endswith("_acc")}
         result["test_items"] = self.totals["digit"]
-        with open(os.path.join(self.hparams.output_folder, "test_accuracy.json"), "w") as f:
-            json.dump(result, f, indent=1)
+        if if_main_process():  # (every process scored the whole test split)
+            with open(os.path.join(self.hparams.output_folder, "test_accuracy.json"), "w") as f:
+                json.dump(result, f, indent=1)
         logger.info(f"Test accuracy: {json.dumps(result)}")
 
 
@@ -204,10 +220,16 @@ def dataio_prep(hparams, manifests, speakers):
     return datasets
 
 
+def cache_reference(folder, device):
+    """Compute and cache the real splits' classifier outputs in ``folder`` (main process)."""
+    SampleEvaluator.from_experiment(folder, device=device).reference()
+
+
 def main(argv):
     hparams_file, run_opts, overrides, hparams = load_hparams(argv)
+    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
     try:
-        manifests = prepare_manifests(hparams)
+        manifests = run_on_main(prepare_manifests, args=[hparams])
     except DataFolderError as err:
         sys.exit(f"error: {err}")
     with open(manifests["speakers"], encoding="utf-8") as f:
@@ -222,12 +244,13 @@ def main(argv):
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    datasets = dataio_prep(hparams, manifests, speakers)
+    datasets = main_process_first(dataio_prep, hparams, manifests, speakers)  # feature caches
     if not hparams["normalizer"].is_fitted:
         hparams["normalizer"].fit(datasets["train"].datasets["mel_db"])
     label_names = {"digit": [str(d) for d in range(hparams["num_digits"])], "speaker": speakers}
-    with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
-        json.dump(label_names, f, indent=1)
+    if if_main_process():
+        with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
+            json.dump(label_names, f, indent=1)
 
     brain = ClassifierBrain(
         modules=hparams["modules"],
@@ -236,7 +259,9 @@ def main(argv):
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
-    brain.train_steps_per_epoch = max(1, len(datasets["train"]) // hparams["batch_size"])
+    # (each of N processes takes 1/N of an epoch: SpeechBrain's DistributedSampler)
+    per_process = len(datasets["train"]) // world_size()
+    brain.train_steps_per_epoch = max(1, per_process // hparams["batch_size"])
     brain.fit(
         brain.hparams.epoch_counter,
         datasets["train"],
@@ -251,8 +276,7 @@ def main(argv):
         return  # the checkpoint lived in a temporary folder
     # The real splits' outputs, cached beside the checkpoint for the generative metrics
     try:
-        evaluator = SampleEvaluator.from_experiment(hparams["output_folder"], device=brain.device)
-        evaluator.reference()
+        run_on_main(cache_reference, args=[hparams["output_folder"], brain.device])
     except EvaluationError as err:
         sys.exit(f"error: {err}")
     logger.info(f"Classifier ready for tools/evaluate_samples.py: {hparams['output_folder']}")

@@ -15,6 +15,7 @@ python train.py hparams/train.yaml --digit_conditioned true --debug   # a few ba
 python train.py hparams/train_latent.yaml --digit_conditioned true     # both stages
 python train.py hparams/train_latent.yaml --stage diffusion --autoencoder_folder EXP
 python train.py hparams/train.yaml --digit_conditioned true --vocoder results/fsdd_specgrad/1986
+torchrun --nproc_per_node=2 train.py hparams/train.yaml --digit_conditioned true   # 2 GPUs (DDP)
 
 Then: python generate.py results/digit_diffusion/1986 --digits 0 7 --num 4 --out samples/
 """
@@ -30,6 +31,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import speechbrain as sb
 import torch
+from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
 
 from audiodiff.data import (
     BUNDLED_FSDD,
@@ -40,6 +42,7 @@ from audiodiff.data import (
 )
 from audiodiff.inference import resolve_vocoder
 from audiodiff.training import DiffusionBrain, NonFiniteLossError, label_frequencies
+from audiodiff.training.distributed import main_process_first
 from audiodiff.training.hparams import build_hparams, load_hparams
 from audiodiff.training.latent_brain import (
     AutoencoderBrain,
@@ -132,9 +135,10 @@ def dataio_prep(hparams, manifests, speakers):
 
 def main(argv):
     hparams_file, run_opts, overrides, hparams = load_hparams(argv)
+    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
 
     try:
-        manifests = prepare_manifests(hparams)
+        manifests = run_on_main(prepare_manifests, args=[hparams])
     except DataFolderError as err:
         sys.exit(f"error: {err}")
     with open(manifests["speakers"], encoding="utf-8") as f:
@@ -152,21 +156,22 @@ def main(argv):
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    datasets = dataio_prep(hparams, manifests, speakers)
+    datasets = main_process_first(dataio_prep, hparams, manifests, speakers)  # feature caches
     if not hparams["normalizer"].is_fitted:
         hparams["normalizer"].fit(datasets["train"].datasets["mel_db"])
 
     label_names = {"digit": [str(d) for d in range(hparams["num_digits"])], "speaker": speakers}
     hparams["label_names"] = label_names
-    with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
-        json.dump(label_names, f, indent=1)
     train = datasets["train"].datasets  # the label prior that unconditional samples draw from
     hparams["label_prior"] = {
         "digit": label_frequencies(train["digit"], hparams["num_digits"]),
         "speaker": label_frequencies(train["speaker"], len(speakers)),
     }
-    with open(os.path.join(hparams["output_folder"], "label_prior.json"), "w") as f:
-        json.dump(hparams["label_prior"], f, indent=1)
+    if if_main_process():
+        with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
+            json.dump(label_names, f, indent=1)
+        with open(os.path.join(hparams["output_folder"], "label_prior.json"), "w") as f:
+            json.dump(hparams["label_prior"], f, indent=1)
 
     try:
         if "autoencoder" in hparams:
@@ -227,25 +232,8 @@ def fit_latent(hparams, run_opts, datasets):
     if stage in ("both", "autoencoder"):
         brain = make_brain(DigitAutoencoderBrain, hparams, run_opts, AUTOENCODER_KEYS)
         fit(brain, datasets)
-        test_mel = datasets["test"].datasets["mel_db"].to(brain.device)
-        recon = reconstruct(autoencoder, normalizer, test_mel)
-        error = reconstruction_error(test_mel, recon, normalizer)
-        logger.info(f"Test reconstruction error: {error}")
-        hparams["train_logger"].log_stats(
-            {"stage": "autoencoder", "split": "test"}, test_stats=error
-        )
-        with open(os.path.join(hparams["output_folder"], "reconstruction_test.json"), "w") as f:
-            json.dump(error, f)
-        if hparams["write_test_reconstructions"]:  # e.g. to score them with a classifier
-            write_reconstructions(
-                os.path.join(hparams["reconstructions_folder"], "test"),
-                test_mel,
-                recon,
-                labels_of(datasets["test"], range(len(test_mel))),
-                hparams["vocoder"],
-                hparams["sample_rate"],
-                hparams["label_names"],
-            )
+        # main process only (inside run_on_main, SpeechBrain's logger waits for no other process)
+        run_on_main(test_autoencoder, args=[hparams, datasets, brain.device])
     if stage == "autoencoder":
         return
     if stage == "diffusion":
@@ -263,6 +251,29 @@ def fit_latent(hparams, run_opts, datasets):
     if not autoencoder.latent_stats_fitted:
         fit_latent_stats(autoencoder, latent["train"].datasets)
     fit(brain, latent)
+
+
+def test_autoencoder(hparams, datasets, device):
+    """Stage 1's test reconstruction error (``reconstruction_test.json``, the train log) and,
+    with ``write_test_reconstructions``, the test reconstructions."""
+    autoencoder, normalizer = hparams["autoencoder"], hparams["normalizer"]
+    test_mel = datasets["test"].datasets["mel_db"].to(device)
+    recon = reconstruct(autoencoder, normalizer, test_mel)
+    error = reconstruction_error(test_mel, recon, normalizer)
+    logger.info(f"Test reconstruction error: {error}")
+    hparams["train_logger"].log_stats({"stage": "autoencoder", "split": "test"}, test_stats=error)
+    with open(os.path.join(hparams["output_folder"], "reconstruction_test.json"), "w") as f:
+        json.dump(error, f)
+    if hparams["write_test_reconstructions"]:  # e.g. to score them with a classifier
+        write_reconstructions(
+            os.path.join(hparams["reconstructions_folder"], "test"),
+            test_mel,
+            recon,
+            labels_of(datasets["test"], range(len(test_mel))),
+            hparams["vocoder"],
+            hparams["sample_rate"],
+            hparams["label_names"],
+        )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ python train.py hparams/train.yaml --debug                            # a few CP
 python train.py hparams/train.yaml --data_folder DIR --held_out_last 25 \\
     --prepare_folder FEATS --prepare_only true                        # build a feature cache
 python train.py hparams/train.yaml --prepare_folder FEATS --skip_prep true   # train from it
+torchrun --nproc_per_node=2 train.py hparams/train.yaml                # 2 GPUs (DDP)
 
 Then: python generate.py results/spectrogram_ddpm/1986 --num 16 --out samples/
 """
@@ -30,11 +31,13 @@ import speechbrain as sb
 import torch
 import yaml
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import ddp_init_group, run_on_main
 
 from audiodiff.data import BUNDLED_LJSPEECH, DataFolderError, prepare_ljspeech
 from audiodiff.data.crops import RandomCropDataset, split_clips
 from audiodiff.diffusion import relative_length_mask
 from audiodiff.training import DiffusionBrain, NonFiniteLossError
+from audiodiff.training.distributed import main_process_first
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +128,7 @@ def make_datasets(hparams, splits):
 
 def main(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
     overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
     overrides = overrides or {}
     with open(hparams_file, encoding="utf-8") as fin:
@@ -142,8 +146,8 @@ def main(argv):
         hparams = load_hyperpyyaml(fin, overrides)
 
     try:
-        prepare(hparams)
-        splits = load_splits(hparams)
+        run_on_main(prepare, args=[hparams])
+        splits = main_process_first(load_splits, hparams)  # feature caches
     except DataFolderError as err:
         sys.exit(f"error: {err}")
     counts = ", ".join(f"{k} {len(v['clips'])}" for k, v in splits.items())

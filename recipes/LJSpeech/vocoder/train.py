@@ -16,6 +16,7 @@ python train.py hparams/priorgrad.yaml
 python train.py hparams/diffwave.yaml --dataset fsdd
 python train.py hparams/specgrad.yaml --residual_layers 4 --residual_channels 16 \
     --batch_size 2 --debug                                   # seconds on a CPU
+torchrun --nproc_per_node=2 train.py hparams/specgrad.yaml   # 2 GPUs (DDP)
 
 Then: python inference.py IN.wav OUT.wav --exp results/ljspeech_specgrad/1986 [--steps 6]
 """
@@ -29,6 +30,7 @@ import sys
 import speechbrain as sb
 import yaml
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
 
 from audiodiff.audio import DEFAULT_FLOOR
 from audiodiff.data import (
@@ -154,11 +156,12 @@ def typed_run_opts(run_opts):
 def main(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     run_opts = typed_run_opts(run_opts)
+    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
     overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
     overrides = overrides or {}
     hparams, overrides = load_hparams(hparams_file, overrides)
     try:
-        manifests = prepare_manifests(hparams)
+        manifests = run_on_main(prepare_manifests, args=[hparams])
     except (DataFolderError, ValueError) as err:
         sys.exit(f"error: {err}")
     sb.create_experiment_directory(
@@ -166,8 +169,9 @@ def main(argv):
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    with open(os.path.join(hparams["output_folder"], MEL_SETTINGS_FILE), "w") as f:
-        json.dump(mel_settings(hparams), f, indent=1)
+    if if_main_process():
+        with open(os.path.join(hparams["output_folder"], MEL_SETTINGS_FILE), "w") as f:
+            json.dump(mel_settings(hparams), f, indent=1)
     try:
         data, crops = dataio_prep(hparams, manifests, run_opts)
     except ValueError as err:

@@ -12,6 +12,7 @@ python train.py hparams/sashimi.yaml
 python train.py hparams/diffwave.yaml --data_folder /path/to/speech_commands_v0.02
 python train.py hparams/diffwave.yaml --residual_channels 32 --residual_layers 12 \
     --dilation_cycle 6 --batch_size 4 --debug                     # a few CPU batches
+torchrun --nproc_per_node=2 train.py hparams/diffwave.yaml --digit_conditioned true  # 2 GPUs
 
 Then: python generate.py results/sc09_diffwave/1986 --digits 0 7 --num 4 --out samples/
 """
@@ -27,10 +28,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import speechbrain as sb
 import torch
+from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
 
 from audiodiff.data import BUNDLED_FSDD, DataFolderError, prepare_fsdd
 from audiodiff.data.waveforms import load_waveforms
 from audiodiff.training import NonFiniteLossError
+from audiodiff.training.distributed import main_process_first
 from audiodiff.training.hparams import load_hparams
 from audiodiff.training.waveform_brain import WaveformDiffusionBrain
 
@@ -134,9 +137,10 @@ def dataio_prep(hparams, manifests):
 
 def main(argv):
     hparams_file, run_opts, overrides, hparams = load_hparams(argv)
+    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
 
     try:
-        manifests = prepare_manifests(hparams)
+        manifests = run_on_main(prepare_manifests, args=[hparams])
     except (DataFolderError, ValueError) as err:
         sys.exit(f"error: {err}")
     sb.create_experiment_directory(
@@ -145,13 +149,14 @@ def main(argv):
         overrides=overrides,
     )
     try:
-        datasets = dataio_prep(hparams, manifests)
+        datasets = main_process_first(dataio_prep, hparams, manifests)  # waveform caches
     except ValueError as err:
         sys.exit(f"error: {err}")
     label_names = {"digit": list(DIGIT_WORDS[: hparams["num_digits"]])}
     hparams["label_names"] = label_names
-    with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
-        json.dump(label_names, f, indent=1)
+    if if_main_process():
+        with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
+            json.dump(label_names, f, indent=1)
 
     brain = WaveformDigitBrain(
         modules=hparams["modules"],

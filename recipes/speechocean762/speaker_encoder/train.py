@@ -16,6 +16,7 @@ python train.py hparams/ecapa.yaml --data_folder /path/to/speechocean762 \
     --ljspeech_folder /path/to/LJSpeech-1.1
 python train.py hparams/ecapa.yaml --feature_bank .gpu_data/speaker/features.xz   # no audio
 python train.py hparams/ecapa.yaml --debug                           # a few batches
+torchrun --nproc_per_node=2 train.py hparams/ecapa.yaml              # 2 GPUs (DDP)
 
 Then: python evaluate.py results/speaker_encoder/1986 --data_folder /path/to/speechocean762
 """
@@ -30,6 +31,7 @@ import speechbrain as sb
 import torch
 import yaml
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
 
 from audiodiff.data import (
     DataFolderError,
@@ -42,10 +44,17 @@ from audiodiff.data import (
 from audiodiff.data.feature_bank import feature_settings
 from audiodiff.data.speaker_corpora import SPEAKER_PREFIX
 from audiodiff.data.speechocean762 import speaker_name
+from audiodiff.diffusion.ema import unwrap_model
 from audiodiff.inference import SpeakerEncoder
 from audiodiff.metrics import trial_scores, verification_report
 from audiodiff.nets import spec_augment
 from audiodiff.training import NonFiniteLossError, TrainingBudgetMixin
+from audiodiff.training.distributed import (
+    check_batchnorm_device,
+    main_process_first,
+    process_rank,
+    seed_process,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +82,23 @@ class SpeakerBrain(TrainingBudgetMixin, sb.Brain):
     Set before ``fit``: ``encoder`` (a :class:`SpeakerEncoder` over ``modules.model`` and
     ``modules.mean_norm``), ``planned_steps`` (for the lr schedule) and ``has_valid``.
     """
+
+    def on_fit_start(self):
+        """SpeechBrain's start (DDP wrapping, optimizer, recovery); under ``torchrun`` the
+        encoder then embeds through the DDP-wrapped network (gradients averaged over the
+        processes) and each process gets its own random stream (SpecAugment)."""
+        check_batchnorm_device(self.modules, self.device)  # (SyncBatchNorm needs GPUs)
+        super().on_fit_start()
+        self.encoder.embedding_model = self.modules.model
+        seed_process(self.hparams.seed)
+
+    def fit(self, *args, **kwargs):
+        """SpeechBrain's ``fit``; afterwards the encoder holds the plain network again (scoring
+        runs on the main process alone, where a DDP forward would wait for the others)."""
+        try:
+            return super().fit(*args, **kwargs)
+        finally:
+            self.encoder.embedding_model = unwrap_model(self.modules.model)
 
     def compute_forward(self, batch, stage):
         """dB mel crops [B, frames, n_mels] -> (SpecAugment) -> embedding -> speaker cosines."""
@@ -294,11 +320,13 @@ def load_hparams(hparams_file, overrides):
 
 def main(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
     overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
     overrides = overrides or {}
     hparams = load_hparams(hparams_file, overrides)
     try:
-        bank = load_bank(hparams, progress=not run_opts.get("noprogressbar", False))
+        progress = not run_opts.get("noprogressbar", False)
+        bank = main_process_first(load_bank, hparams, progress=progress)  # manifests, caches
         speakers = training_speakers(bank, hparams["held_out_speakers"])
     except (DataFolderError, FeatureBankError, ValueError) as err:
         sys.exit(f"error: {err}")
@@ -311,8 +339,9 @@ def main(argv):
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    with open(os.path.join(hparams["output_folder"], "speakers.json"), "w") as f:
-        json.dump({name: i for i, name in enumerate(speakers)}, f, indent=1)
+    if if_main_process():
+        with open(os.path.join(hparams["output_folder"], "speakers.json"), "w") as f:
+            json.dump({name: i for i, name in enumerate(speakers)}, f, indent=1)
     index = {name: i for i, name in enumerate(speakers)}
     labels = torch.tensor([index.get(s, -1) for s in bank.meta["speaker"]])
     valid = [i for i in bank.indices(split="valid") if labels[i] >= 0]
@@ -332,7 +361,7 @@ def main(argv):
         min_frames=max(1, round(hparams["min_crop_seconds"] * frames_per_second)),
         max_frames=max(1, round(hparams["max_crop_seconds"] * frames_per_second)),
         batches_per_epoch=hparams["batches_per_epoch"],
-        seed=hparams["seed"],
+        seed=hparams["seed"] + 1000 * process_rank(),  # torchrun: each process its own crops
         dither_db=bank.step_db or 0.0,  # a bank from a file is quantised: undo the steps
         device=brain.device,  # crops cut where the model runs (no host-to-GPU copy per step)
     )
@@ -359,6 +388,11 @@ def main(argv):
     except NonFiniteLossError as err:
         sys.exit(f"error: {err}")
 
+    run_on_main(score_and_write, args=[brain, bank, speakers, hparams])
+
+
+def score_and_write(brain, bank, speakers, hparams):
+    """Score the embeddings, write ``speaker_eval.json`` and the histograms (main process)."""
     reports, trials = score_splits(brain.encoder, bank, hparams, brain.device)
     summary = summarise(bank, speakers, reports, brain)
     out = hparams["output_folder"]
