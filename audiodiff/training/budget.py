@@ -5,7 +5,9 @@ half-written checkpoints set aside, and a stop on NaN loss.
 optional hparam ``max_train_minutes``: once that many minutes of training have passed (this
 run and the checkpointed runs before it: :class:`TrainingClock` is a recoverable), SpeechBrain's
 step-limit check reports the limit reached and the epoch loop ends (after the current epoch's
-validation and checkpoint). Before recovery, checkpoints a kill left half-written are renamed
+validation and checkpoint); SpeechBrain's ``--optimizer_step_limit N`` stops the same way
+after N optimizer steps (its 1.1 parser leaves N a string: made an int here). Before
+recovery, checkpoints a kill left half-written are renamed
 ``incomplete-CKPT+...`` (:func:`set_aside_incomplete_checkpoints`). A NaN / inf training loss
 raises :class:`NonFiniteLossError` at once, leaving the last good checkpoint on disk.
 
@@ -138,15 +140,33 @@ def _complete_file(path):
     return zipfile.is_zipfile(path) if head.startswith(b"PK") else True
 
 
+def step_limit_as_int(limit):
+    """``--optimizer_step_limit`` as an int (None stays None; SpeechBrain 1.1 gives a string).
+
+    Example
+    -------
+    >>> step_limit_as_int("40"), step_limit_as_int(None)
+    (40, None)
+    """
+    if limit is None or isinstance(limit, int):
+        return limit
+    try:
+        return int(str(limit))
+    except ValueError:
+        raise ValueError(f"--optimizer_step_limit expects an integer, got {limit!r}") from None
+
+
 class TrainingBudgetMixin:
     """``max_train_minutes`` budget (kept across resumes), half-written checkpoints set aside,
     and a non-finite-loss stop, for a Brain."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.optimizer_step_limit = step_limit_as_int(self.optimizer_step_limit)
+
     def on_fit_start(self):
         """Start the training clock (a recoverable: a resumed run continues its budget), set
         half-written checkpoints aside, then recover the last checkpoint (SpeechBrain)."""
-        if isinstance(self.optimizer_step_limit, str):  # SpeechBrain's parser leaves it a str
-            self.optimizer_step_limit = int(self.optimizer_step_limit)
         self.train_clock = TrainingClock()
         self._shared_minutes = None
         if self.checkpointer is not None:

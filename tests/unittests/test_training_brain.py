@@ -11,6 +11,7 @@ from audiodiff.audio import GriffinLimVocoder, SpectrogramNormalizer
 from audiodiff.diffusion import EMA, make_schedule
 from audiodiff.nets import SpectrogramUNet
 from audiodiff.training import DiffusionBrain, NonFiniteLossError
+from audiodiff.training.budget import step_limit_as_int
 
 
 class ToyBrain(DiffusionBrain):
@@ -32,7 +33,7 @@ class NaNAfter(torch.nn.Module):
         return out * float("nan") if self.calls > self.after else out
 
 
-def make_brain(tmp_path, model=None, epochs=2, **extra):
+def make_brain(tmp_path, model=None, epochs=2, run_opts=None, **extra):
     torch.manual_seed(0)
     net = model or SpectrogramUNet(
         base_channels=8,
@@ -75,7 +76,7 @@ def make_brain(tmp_path, model=None, epochs=2, **extra):
         modules=modules,
         opt_class=lambda p: torch.optim.SGD(p, lr=0.1),
         hparams=hparams,
-        run_opts={"device": "cpu", "noprogressbar": True},
+        run_opts=run_opts or {"device": "cpu", "noprogressbar": True},
         checkpointer=checkpointer,
     )
     data = torch.utils.data.StackDataset(
@@ -207,3 +208,25 @@ def test_min_snr_weighting_changes_the_loss(tmp_path):
     torch.manual_seed(1)
     plain = brain.compute_forward(batch, sb.Stage.TRAIN)
     assert torch.isfinite(weighted) and weighted < plain  # v weights min(snr, 1)/(snr+1) < 1
+
+
+def test_optimizer_step_limit_from_the_command_line_stops_training(tmp_path):
+    """SpeechBrain 1.1 parses ``--optimizer_step_limit 3`` as the string "3": the mixin makes
+    it an int, and training stops after 3 optimizer steps (4 per epoch here)."""
+    from speechbrain.utils.run_opts import RunOptions
+
+    _, run_opts, _ = RunOptions.from_command_line_args(["x.yaml", "--optimizer_step_limit", "3"])
+    brain, data = make_brain(tmp_path, epochs=100, run_opts=run_opts)
+    assert brain.optimizer_step_limit == 3
+    brain.fit(
+        brain.hparams.epoch_counter,
+        data,
+        data,
+        train_loader_kwargs={"batch_size": 4},
+        valid_loader_kwargs={"batch_size": 8},
+    )
+    assert brain.optimizer_step == 3
+    assert brain.hparams.epoch_counter.current == 1
+    assert step_limit_as_int(None) is None
+    with pytest.raises(ValueError, match="expects an integer"):
+        step_limit_as_int("many")

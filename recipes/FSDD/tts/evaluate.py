@@ -91,8 +91,19 @@ def entry_wav(tts, entry):
     return path
 
 
+def other_digit(pairs, digit):
+    """The (id, entry) pairs of a speaker whose digit is not ``digit`` (all if none is)."""
+    return [p for p in pairs if int(p[1].get("digit", -1)) != digit] or list(pairs)
+
+
 def fsdd_requests(tts, entries, per_cell, seed=0):
-    """Requests of the FSDD grid: (item, info) pairs (see the module docstring)."""
+    """Requests of the FSDD grid: (item, info) pairs (see the module docstring).
+
+    References never say the requested digit (text routes) or the source's digit (voice
+    conversion): a reference of the same word could carry the content through the speaker
+    path, and inflate digit accuracy. Text routes use ``per_cell`` distinct references per
+    digit x speaker, drawn at random (seeded) from the speaker's other test takes.
+    """
     rng = random.Random(seed)
     by_speaker = {}
     for utt, entry in sorted(entries.items()):
@@ -107,7 +118,7 @@ def fsdd_requests(tts, entries, per_cell, seed=0):
                 for k in range(per_cell):
                     src_id, src = sources[k % len(sources)]
                     target = targets[(digit * per_cell + k) % len(targets)]
-                    ref_id, ref = rng.choice(by_speaker[target])
+                    ref_id, ref = rng.choice(other_digit(by_speaker[target], digit))
                     item = tts._item(
                         source=entry_wav(tts, src), reference=entry_wav(tts, ref), speaker=target
                     )
@@ -120,10 +131,10 @@ def fsdd_requests(tts, entries, per_cell, seed=0):
                     }
                     requests.append((item, info))
             else:
+                pool = other_digit(by_speaker[speaker], digit)
+                picks = rng.sample(pool, min(per_cell, len(pool)))
                 for k in range(per_cell):
-                    ref_id, ref = by_speaker[speaker][
-                        (digit * per_cell + k) % len(by_speaker[speaker])
-                    ]
+                    ref_id, ref = picks[k % len(picks)]
                     item = tts._item(text=word, reference=entry_wav(tts, ref), speaker=speaker)
                     info = {"text": word, "speaker": speaker, "digit": digit, "reference": ref_id}
                     requests.append((item, info))
