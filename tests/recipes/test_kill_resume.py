@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 
-from audiodiff.training.brain import _complete_file
+from audiodiff.training.budget import _complete_file
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RECIPE = os.path.join(REPO, "recipes", "AudioMNIST", "diffusion")
