@@ -19,7 +19,8 @@
 # CPU dry run (toy sizes): VOC_SIZE="--residual_layers 2 --residual_channels 16"
 #   VOC_TRAIN="--batch_size 2 --crops_per_epoch 8 --valid_crops 2" VOC_PRECISION=""
 #   VOC_EVAL="--max_clips 2 --steps 6" VOC_SPEED="--quick --no_compile" VOC_WALL=2400
-#   VOC_TRAIN_MARGIN=600
+#   VOC_TRAIN_MARGIN=600  (VOC_SPEED="--quick" instead also runs SpecGrad's torch.compile path on
+#   the CPU: inductor without CUDA graphs, about a minute more)
 set -uo pipefail
 out=${1:?output folder}; minutes=${2:-3.5}
 start=$(date +%s); deadline=$((start + ${VOC_WALL:-450}))

@@ -334,8 +334,11 @@ class DiffusionVocoder(Vocoder):
             generator = torch.Generator(device=device).manual_seed(
                 self.seed if seed is None else seed
             )
+        # ``is None``, never ``or``: bool() of torch.compile's OptimizedModule falls back to its
+        # __len__, which raises TypeError for a module that is not a sequence (DiffWave)
+        network = self.model if self._compiled is None else self._compiled
         return vocode_mel(
-            self._compiled or self.model,
+            network,
             self.schedule,
             self.prior,
             mel_db.to(device),

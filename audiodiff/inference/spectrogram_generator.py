@@ -102,7 +102,8 @@ class SpectrogramGenerator:
                 module.to(self.device).eval()
         self.modules = hparams["modules"]
         self.label_classes = dict(hparams["label_classes"])
-        net = self.modules["ema"].averaged if self.modules.get("ema") else self.modules["model"]
+        ema = self.modules.get("ema")  # `is None`, not bool(): a module may define __len__
+        net = self.modules["model"] if ema is None else ema.averaged
         # CUDA graphs + kernel fusion: the first call per batch size compiles (about a minute)
         self.sampling_model = torch.compile(net, mode="reduce-overhead") if compile else net
 

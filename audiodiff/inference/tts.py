@@ -178,7 +178,7 @@ class TTS:
             if modules.get(name) is not None:
                 modules[name].to(self.device).eval()
         self.modules = modules
-        self.model = modules["ema"].averaged if modules.get("ema") else modules["model"]
+        self.model = modules["ema"].averaged if modules.get("ema") is not None else modules["model"]
         self.vocoder = (vocoder or modules["vocoder"]).to(self.device)
         self.sample_rate = int(hparams["sample_rate"])
         self.route = self.model.route

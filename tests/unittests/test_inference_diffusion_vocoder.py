@@ -69,6 +69,41 @@ def test_any_even_hop_end_to_end():
     assert vocoder.vocode(mel_db).shape == (1, mel_db.shape[-1] * 300)
 
 
+def test_compile_true_vocodes_through_the_compiled_module(monkeypatch):
+    """``compile=True`` (issue 15): vocode through torch.compile's real OptimizedModule, whose
+    bool() raises TypeError for a DiffWave (``len()`` proxied to a non-sequence). A counting
+    dynamo backend stands in for inductor + CUDA graphs, so this costs seconds on the CPU."""
+    real_compile = torch.compile
+    requested, traced = [], []
+
+    def counting_backend(graph_module, example_inputs):
+        traced.append(graph_module)
+        return graph_module.forward
+
+    def compile_with_counting_backend(model, **kwargs):
+        requested.append(kwargs)
+        try:
+            return real_compile(model, backend=counting_backend)
+        except RuntimeError as err:  # e.g. a Python version dynamo does not support
+            pytest.skip(f"torch.compile unavailable: {err}")
+
+    eager = tiny_vocoder()
+    monkeypatch.setattr(torch, "compile", compile_with_counting_backend)
+    vocoder = DiffusionVocoder(eager.model, eager.schedule, eager.prior, eager.mel, compile=True)
+    monkeypatch.undo()
+    assert requested == [{"mode": "reduce-overhead"}]
+    assert vocoder._compiled._orig_mod is eager.model  # the benchmark sets this same attribute
+    mel_db = eager.mel_db_of(0.1 * torch.randn(1, 2000))
+    try:
+        for steps in (6, 50):
+            torch.testing.assert_close(
+                vocoder.vocode(mel_db, steps=steps), eager.vocode(mel_db, steps=steps)
+            )
+        assert traced  # the network ran through the compiled module, not around it
+    finally:
+        torch._dynamo.reset()
+
+
 def test_steps_choose_the_sampler():
     assert choose_sampler(None, None) == ("fast", None)
     assert choose_sampler(None, 6) == ("fast", None)
