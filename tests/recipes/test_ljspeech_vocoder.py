@@ -85,20 +85,22 @@ def test_the_three_yamls_differ_only_in_the_prior():
 
 def test_optimizer_step_limit_is_an_int():
     """SpeechBrain 1.1 parses --optimizer_step_limit as a string (its default is None): the
-    recipe makes it an int (the equal-steps comparisons use it) or exits with one line."""
-    import importlib.util
-
+    recipe's VocoderBrain makes it an int (TrainingBudgetMixin; the equal-steps comparisons use
+    it), and train.py exits with one line for a value that is not an integer."""
     from speechbrain.utils.run_opts import RunOptions
 
-    spec = importlib.util.spec_from_file_location("vocoder_train", os.path.join(RECIPE, "train.py"))
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    from audiodiff.training import TrainingBudgetMixin
+    from audiodiff.training.vocoder_brain import VocoderBrain
+
+    assert issubclass(VocoderBrain, TrainingBudgetMixin)
     _, run_opts, _ = RunOptions.from_command_line_args(["x.yaml", "--optimizer_step_limit", "7"])
-    assert recipe.typed_run_opts(run_opts).optimizer_step_limit == 7
-    assert recipe.typed_run_opts(RunOptions()).optimizer_step_limit is None
-    _, bad, _ = RunOptions.from_command_line_args(["x.yaml", "--optimizer_step_limit", "many"])
-    with pytest.raises(SystemExit, match="error: --optimizer_step_limit expects an integer"):
-        recipe.typed_run_opts(bad)
+    modules = {"model": torch.nn.Linear(1, 1)}
+    assert VocoderBrain(modules=modules, run_opts=run_opts).optimizer_step_limit == 7
+    assert VocoderBrain(modules=modules).optimizer_step_limit is None
+    proc = run(["train.py", "hparams/diffwave.yaml", "--optimizer_step_limit", "many"])
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == "error: --optimizer_step_limit expects an integer, got 'many'", last
 
 
 @pytest.mark.parametrize("vocoder", ["diffwave", "priorgrad"])
@@ -204,6 +206,7 @@ def test_audiomnist_vocoder_option(fsdd_experiment, experiment, small_fsdd, tmp_
     common = ["train.py", "hparams/train.yaml", "--debug", "--debug_persistently"]
     tiny = ["--base_channels", "8", "--channel_mults", "[1, 2]", "--attention_levels", "[1]"]
     tiny += ["--sample_steps", "2", "--batch_size", "4", "--noprogressbar"]
+    tiny += ["--n_mels", "80", "--f_max", "8000"]  # the vocoder's front-end (mel_16k.yaml)
     tiny += ["--prepare_folder", str(tmp_path / "prepared"), "--data_folder", small_fsdd]
     proc = run(
         common + tiny + ["--output_folder", str(out), "--vocoder", str(fsdd_experiment)], AUDIOMNIST

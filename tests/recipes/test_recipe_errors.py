@@ -1,6 +1,6 @@
 """One-line errors from every recipe's train.py: an unknown override key (with the closest
-valid keys), a value of the wrong type, and a data folder whose repetitions leave a split
-empty. Each ends with ``error: ...`` on stderr and no traceback."""
+valid keys; every recipe), a value of the wrong type, and a data folder whose repetitions leave
+a split empty. Each ends with ``error: ...`` on stderr and no traceback."""
 
 import os
 import subprocess
@@ -16,6 +16,10 @@ RECIPES = {
     "latent": ("AudioMNIST/diffusion", "hparams/train_latent.yaml"),
     "classifier": ("AudioMNIST/classifier", "hparams/train.yaml"),
     "diffwave": ("SC09/diffwave", "hparams/diffwave.yaml"),
+    "vocoder": ("LJSpeech/vocoder", "hparams/diffwave.yaml"),
+    "spectrogram_ddpm": ("LJSpeech/spectrogram_ddpm", "hparams/train.yaml"),
+    "tts": ("FSDD/tts", "hparams/phoneme.yaml"),
+    "speaker_encoder": ("speechocean762/speaker_encoder", "hparams/ecapa.yaml"),
 }
 
 

@@ -30,8 +30,6 @@ import sys
 
 import speechbrain as sb
 import torch
-import yaml
-from hyperpyyaml import load_hyperpyyaml
 
 from audiodiff.data import (
     BUNDLED_FSDD,
@@ -55,6 +53,7 @@ from audiodiff.nets.tokenizers import (
     read_lexicon,
 )
 from audiodiff.training import NonFiniteLossError, TTSBrain, TTSDataset, collate_tts
+from audiodiff.training.hparams import build_hparams, load_hparams
 from audiodiff.training.tts import BucketBatchSampler
 
 logger = logging.getLogger(__name__)
@@ -325,16 +324,8 @@ def train_loader_kwargs(hp, items):
 
 
 # ---- main -------------------------------------------------------------------------------------
-def load_hparams(hparams_file, overrides):
-    with open(hparams_file, encoding="utf-8") as fin:
-        return load_hyperpyyaml(fin, overrides)
-
-
 def main(argv):
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
-    overrides = overrides or {}
-    hp = load_hparams(hparams_file, overrides)
+    hparams_file, run_opts, overrides, hp = load_hparams(argv)
     debug = bool(run_opts.get("debug"))
     try:
         manifests = prepare_manifests(hp)
@@ -370,7 +361,7 @@ def main(argv):
     changed = {k: v for k, v in found.items() if hp.get(k) != v}
     if changed:
         overrides.update(changed)
-        hp = load_hparams(hparams_file, overrides)
+        hp = build_hparams(hparams_file, overrides)
     sb.create_experiment_directory(
         experiment_directory=hp["output_folder"],
         hyperparams_to_save=hparams_file,

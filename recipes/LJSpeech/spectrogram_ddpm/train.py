@@ -29,8 +29,6 @@ import sys
 
 import speechbrain as sb
 import torch
-import yaml
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import ddp_init_group, run_on_main
 
 from audiodiff.data import BUNDLED_LJSPEECH, DataFolderError, prepare_ljspeech
@@ -38,6 +36,7 @@ from audiodiff.data.crops import RandomCropDataset, split_clips
 from audiodiff.diffusion import relative_length_mask
 from audiodiff.training import DiffusionBrain, NonFiniteLossError
 from audiodiff.training.distributed import main_process_first
+from audiodiff.training.hparams import build_hparams, load_hparams
 
 logger = logging.getLogger(__name__)
 
@@ -127,12 +126,8 @@ def make_datasets(hparams, splits):
 
 
 def main(argv):
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    hparams_file, run_opts, overrides, hparams = load_hparams(argv)
     ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
-    overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
-    overrides = overrides or {}
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
     if hparams["image_mode"] not in IMAGE_MODES:
         sys.exit(f"error: unknown --image_mode {hparams['image_mode']!r}: use crop or whole_clip")
     if hparams["feature_dtype"] not in ("float16", "float32"):
@@ -142,8 +137,7 @@ def main(argv):
     # absolute, so tools find the features from the saved hyperparams.yaml anywhere
     extra["prepare_folder"] = os.path.abspath(hparams["prepare_folder"])
     overrides.update(extra)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
+    hparams = build_hparams(hparams_file, overrides)
 
     try:
         run_on_main(prepare, args=[hparams])

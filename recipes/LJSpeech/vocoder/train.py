@@ -21,14 +21,12 @@ torchrun --nproc_per_node=2 train.py hparams/specgrad.yaml   # 2 GPUs (DDP)
 Then: python inference.py IN.wav OUT.wav --exp results/ljspeech_specgrad/1986 [--steps 6]
 """
 
-import dataclasses
 import json
 import logging
 import os
 import sys
 
 import speechbrain as sb
-import yaml
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
 
@@ -43,6 +41,7 @@ from audiodiff.data import (
     prepare_ljspeech,
 )
 from audiodiff.training import NonFiniteLossError
+from audiodiff.training.hparams import build_hparams, load_hparams
 from audiodiff.training.vocoder_brain import VocoderBrain
 
 logger = logging.getLogger(__name__)
@@ -53,18 +52,15 @@ DEBUG_UTTERANCES = 16  # utterances per split read in a --debug run
 MEL_SETTINGS_FILE = "mel_settings.json"
 
 
-def load_hparams(hparams_file, overrides):
-    """Load the YAML; ``--dataset fsdd`` takes mel_16k.yaml's sample rate unless given."""
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    if hparams["dataset"] == "fsdd" and "sample_rate" not in overrides:
-        with open(MEL_16K, encoding="utf-8") as f:
-            rate = load_hyperpyyaml(f)["sample_rate"]
-        overrides = {**overrides, "sample_rate": rate}
-        logger.info(f"--dataset fsdd: sample_rate {rate} (hparams_shared/mel_16k.yaml)")
-        with open(hparams_file, encoding="utf-8") as fin:
-            hparams = load_hyperpyyaml(fin, overrides)
-    return hparams, overrides
+def dataset_sample_rate(hparams_file, overrides, hparams):
+    """``--dataset fsdd`` takes mel_16k.yaml's sample rate unless given (hparams rebuilt)."""
+    if hparams["dataset"] != "fsdd" or "sample_rate" in overrides:
+        return hparams, overrides
+    with open(MEL_16K, encoding="utf-8") as f:
+        rate = load_hyperpyyaml(f)["sample_rate"]
+    overrides = {**overrides, "sample_rate": rate}
+    logger.info(f"--dataset fsdd: sample_rate {rate} (hparams_shared/mel_16k.yaml)")
+    return build_hparams(hparams_file, overrides), overrides
 
 
 def prepare_manifests(hparams):
@@ -142,24 +138,10 @@ def eval_clips(hparams, valid):
     return clips
 
 
-def typed_run_opts(run_opts):
-    """``--optimizer_step_limit`` as an int (SpeechBrain 1.1's parser leaves it a string)."""
-    limit = run_opts["optimizer_step_limit"]
-    if isinstance(limit, str):
-        try:
-            return dataclasses.replace(run_opts, optimizer_step_limit=int(limit))
-        except ValueError:
-            sys.exit(f"error: --optimizer_step_limit expects an integer, got {limit!r}")
-    return run_opts
-
-
 def main(argv):
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    run_opts = typed_run_opts(run_opts)
+    hparams_file, run_opts, overrides, hparams = load_hparams(argv)
     ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
-    overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
-    overrides = overrides or {}
-    hparams, overrides = load_hparams(hparams_file, overrides)
+    hparams, overrides = dataset_sample_rate(hparams_file, overrides, hparams)
     try:
         manifests = run_on_main(prepare_manifests, args=[hparams])
     except (DataFolderError, ValueError) as err:

@@ -29,8 +29,6 @@ import sys
 
 import speechbrain as sb
 import torch
-import yaml
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
 
 from audiodiff.data import (
@@ -55,6 +53,7 @@ from audiodiff.training.distributed import (
     process_rank,
     seed_process,
 )
+from audiodiff.training.hparams import build_hparams, load_hparams
 
 logger = logging.getLogger(__name__)
 
@@ -313,17 +312,9 @@ def summarise(bank, speakers, reports, brain):
     }
 
 
-def load_hparams(hparams_file, overrides):
-    with open(hparams_file, encoding="utf-8") as fin:
-        return load_hyperpyyaml(fin, overrides)
-
-
 def main(argv):
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    hparams_file, run_opts, overrides, hparams = load_hparams(argv)
     ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
-    overrides = yaml.safe_load(overrides) if isinstance(overrides, str) else dict(overrides or {})
-    overrides = overrides or {}
-    hparams = load_hparams(hparams_file, overrides)
     try:
         progress = not run_opts.get("noprogressbar", False)
         bank = main_process_first(load_bank, hparams, progress=progress)  # manifests, caches
@@ -332,7 +323,7 @@ def main(argv):
         sys.exit(f"error: {err}")
     if len(speakers) != hparams["num_speakers"]:
         overrides["num_speakers"] = len(speakers)
-        hparams = load_hparams(hparams_file, overrides)
+        hparams = build_hparams(hparams_file, overrides)
 
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
