@@ -57,6 +57,13 @@ def parse_args(argv):
         help="speaker guidance scales (content at the recipe's scale)",
     )
     parser.add_argument("--steps", type=int, help="sampling steps (default: the recipe's)")
+    parser.add_argument(
+        "--reference_digit",
+        choices=("other", "same"),
+        default="other",
+        help="FSDD references of another digit (the score) or of the requested one (a "
+        "content-leakage diagnostic)",
+    )
     parser.add_argument("--held_out", action="store_true", help="score held-out speakers")
     parser.add_argument("--speaker_encoder", help="speaker-encoder folder (held-out scores)")
     parser.add_argument(
@@ -96,14 +103,23 @@ def other_digit(pairs, digit):
     return [p for p in pairs if int(p[1].get("digit", -1)) != digit] or list(pairs)
 
 
-def fsdd_requests(tts, entries, per_cell, seed=0):
+def same_digit(pairs, digit):
+    """The (id, entry) pairs of a speaker whose digit is ``digit`` (all if none is)."""
+    return [p for p in pairs if int(p[1].get("digit", -1)) == digit] or list(pairs)
+
+
+def fsdd_requests(tts, entries, per_cell, seed=0, reference_digit="other"):
     """Requests of the FSDD grid: (item, info) pairs (see the module docstring).
 
     References never say the requested digit (text routes) or the source's digit (voice
     conversion): a reference of the same word could carry the content through the speaker
     path, and inflate digit accuracy. Text routes use ``per_cell`` distinct references per
     digit x speaker, drawn at random (seeded) from the speaker's other test takes.
+    ``reference_digit="same"`` draws references of the requested (or the source's) digit
+    instead: the difference in digit accuracy measures how much content the speaker path
+    carries (a diagnostic, not a score).
     """
+    pick = other_digit if reference_digit == "other" else same_digit
     rng = random.Random(seed)
     by_speaker = {}
     for utt, entry in sorted(entries.items()):
@@ -118,7 +134,7 @@ def fsdd_requests(tts, entries, per_cell, seed=0):
                 for k in range(per_cell):
                     src_id, src = sources[k % len(sources)]
                     target = targets[(digit * per_cell + k) % len(targets)]
-                    ref_id, ref = rng.choice(other_digit(by_speaker[target], digit))
+                    ref_id, ref = rng.choice(pick(by_speaker[target], digit))
                     item = tts._item(
                         source=entry_wav(tts, src), reference=entry_wav(tts, ref), speaker=target
                     )
@@ -131,7 +147,7 @@ def fsdd_requests(tts, entries, per_cell, seed=0):
                     }
                     requests.append((item, info))
             else:
-                pool = other_digit(by_speaker[speaker], digit)
+                pool = pick(by_speaker[speaker], digit)
                 picks = rng.sample(pool, min(per_cell, len(pool)))
                 for k in range(per_cell):
                     ref_id, ref = picks[k % len(picks)]
@@ -300,7 +316,9 @@ def main(argv):
                 sys.exit("error: FSDD scoring needs --classifier (recipes/AudioMNIST/classifier)")
             evaluator = SampleEvaluator.from_experiment(args.classifier, device=str(tts.device))
             entries = load_split(tts, "test")
-            requests = fsdd_requests(tts, entries, args.per_cell)
+            requests = fsdd_requests(
+                tts, entries, args.per_cell, reference_digit=args.reference_digit
+            )
             infos = [r[1] for r in requests]
             sweeps = [("joint", s, None) for s in args.scales]
             sweeps += [
