@@ -155,9 +155,31 @@ def _split_run_options(argv, defaults):
     return kept, moved
 
 
+def _last_of_each_key(text):
+    r"""The override text with a repeated top-level key kept only where it comes last (a
+    command line's later ``--key value`` wins, as in argparse; YAML refuses duplicates).
+
+    Example
+    -------
+    >>> _last_of_each_key("a: 1\nb: [1,\n  2]\na: 3")
+    'b: [1,\n  2]\na: 3'
+    """
+    blocks = []
+    for line in text.splitlines():
+        if blocks and (not line.strip() or line[0].isspace()):
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    last = {}
+    for i, block in enumerate(blocks):
+        last[block[0].split(":", 1)[0].strip()] = i
+    return "\n".join("\n".join(b) for i, b in enumerate(blocks) if i in last.values())
+
+
 def _parse_yaml_overrides(text):
     if not text:
         return {}
+    text = _last_of_each_key(text)
     try:
         parsed = _yaml().load(text)
     except ruamel.yaml.YAMLError as err:

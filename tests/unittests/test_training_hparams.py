@@ -125,3 +125,11 @@ def test_check_overrides_against_defaults(hparams_file):
     check_overrides({"out": [1], "data_folder": 3}, defaults)  # computed / null defaults: any
     with pytest.raises(SystemExit):
         check_overrides({"seed": "x"}, defaults)
+
+
+def test_a_repeated_key_takes_its_last_value(hparams_file):
+    """Scripts append flags to a user's (a later --key wins, as in argparse)."""
+    argv = [hparams_file, "--batch_size", "8", "--mults", "[1, 2, 4]", "--batch_size", "32"]
+    _, _, overrides, hparams = load_hparams(argv)
+    assert overrides == {"batch_size": 32, "mults": [1, 2, 4]}
+    assert hparams["batch_size"] == 32
