@@ -3,12 +3,16 @@
 
     python tools/spectrogram_image.py to-image speech.wav speech.png
     python tools/spectrogram_image.py to-audio speech.png speech_gl.wav --n_iter 64
+    python tools/spectrogram_image.py to-audio speech.png speech.wav --vocoder VOCODER_EXP
 
 to-image: dB log-mel (default 22,050 Hz, n_fft 1024, hop 256, 64 bands, 0-8 kHz) as a 16-bit
 grayscale PNG, [floor_db, top_db] -> [0, 65535] (default -100 .. 40 dB), lowest band at the
 bottom; the mapping and mel settings go into a PNG text chunk (audiodiff.audio.spectrogram_image
 documents the format). to-audio: Griffin-Lim with the image's own settings (round trip
-image -> dB loses under 0.002 dB; the waveform's phase is estimated, not recovered).
+image -> dB loses under 0.002 dB; the waveform's phase is estimated, not recovered), or with
+``--vocoder DIR`` a trained diffusion vocoder (``recipes/LJSpeech/vocoder``) whose mel
+front-end matches the image's (a mismatch is one line naming the settings that differ: train
+the vocoder with the image's settings, e.g. ``--n_mels 64``).
 """
 
 import argparse
@@ -21,7 +25,11 @@ from audiodiff.audio import (
     audio_to_image,
     image_to_audio,
 )
-from audiodiff.audio.spectrogram_image import DEFAULT_FLOOR_DB, DEFAULT_TOP_DB
+from audiodiff.audio.spectrogram_image import (
+    DEFAULT_FLOOR_DB,
+    DEFAULT_TOP_DB,
+    load_spectrogram_image,
+)
 
 
 def parse_args(argv):
@@ -45,6 +53,10 @@ def parse_args(argv):
     to_audio.add_argument("image")
     to_audio.add_argument("audio")
     to_audio.add_argument("--n_iter", type=int, default=64, help="Griffin-Lim iterations")
+    to_audio.add_argument(
+        "--vocoder", help="a trained vocoder experiment folder instead of Griffin-Lim"
+    )
+    to_audio.add_argument("--device", help="the vocoder's device (default: cuda when available)")
     return parser.parse_args(argv)
 
 
@@ -67,9 +79,15 @@ def main(argv):
             )
             print(f"wrote {args.image}: {mel_db.shape[0]} bands x {mel_db.shape[1]} frames")
         else:
-            wav, rate = image_to_audio(args.image, args.audio, n_iter=args.n_iter)
+            vocoder = None
+            if args.vocoder:
+                from audiodiff.inference import load_vocoder
+
+                _, info = load_spectrogram_image(args.image)
+                vocoder = load_vocoder(args.vocoder, info["mel"], args.device)
+            wav, rate = image_to_audio(args.image, args.audio, vocoder=vocoder, n_iter=args.n_iter)
             print(f"wrote {args.audio}: {wav.numel() / rate:.2f} s at {rate} Hz")
-    except (AudioReadError, SpectrogramImageError) as err:
+    except (AudioReadError, SpectrogramImageError, FileNotFoundError, ValueError) as err:
         sys.exit(f"error: {err}")
 
 

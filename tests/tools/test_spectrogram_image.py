@@ -74,3 +74,33 @@ def test_errors_are_one_line(tool, tmp_path, monkeypatch, args, message):
     text = str(exit_info.value.code)
     assert text.startswith("error: ") and message in text and "\n" not in text
     assert not os.path.exists(tmp_path / "x.png") and not os.path.exists(tmp_path / "x.wav")
+
+
+def test_to_audio_through_a_trained_vocoder_folder(tool, tmp_path, monkeypatch):
+    """``--vocoder DIR`` loads the folder with the image's own mel settings (load_vocoder
+    checks them against the vocoder's) and writes what that vocoder returns."""
+    import audiodiff.inference as inference
+    from audiodiff.audio.spectrogram_image import griffin_lim_for
+
+    png, wav = tmp_path / "clip.png", tmp_path / "clip.wav"
+    tool(["to-image", CLIP, str(png)])
+    _, info = load_spectrogram_image(png)
+    calls = []
+
+    def fake_load_vocoder(folder, mel_settings, device):
+        calls.append((folder, mel_settings, device))
+        return griffin_lim_for(info, n_iter=2)
+
+    monkeypatch.setattr(inference, "load_vocoder", fake_load_vocoder)
+    tool(["to-audio", str(png), str(wav), "--vocoder", "/exp/vocoder", "--device", "cpu"])
+    assert calls == [("/exp/vocoder", info["mel"], "cpu")]
+    assert soundfile.info(str(wav)).samplerate == 22050
+
+
+def test_vocoder_folder_that_is_not_an_experiment_is_one_line(tool, tmp_path):
+    png = tmp_path / "clip.png"
+    tool(["to-image", CLIP, str(png)])
+    with pytest.raises(SystemExit) as exit_info:
+        tool(["to-audio", str(png), str(tmp_path / "x.wav"), "--vocoder", str(tmp_path)])
+    text = str(exit_info.value.code)
+    assert text.startswith("error: ") and "not a vocoder experiment folder" in text
