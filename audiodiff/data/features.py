@@ -266,7 +266,6 @@ def _closing_imap(pool, jobs, chunksize=16):
         yield from pool.imap(_file_features, jobs, chunksize=chunksize)
 
 
-
 # ---- variable-length features (TTS) -----------------------------------------------------------
 _SEQ_CACHE_VERSION = 1
 DB_STEP = 0.5
@@ -372,8 +371,9 @@ def compute_mel_sequences(
             num_workers = 0
         jobs = [(entry["wav"], utt_id) for utt_id, entry in entries]
         results = _map_features(jobs, mel, sample_rate, device, num_workers)
-        items = tqdm(zip(entries, results), total=len(entries), desc="mel sequences",
-                     disable=not progress)
+        items = tqdm(
+            zip(entries, results), total=len(entries), desc="mel sequences", disable=not progress
+        )
         ids, codes, skipped = [], [], []
         for (utt_id, entry), result in items:
             if isinstance(result, str):

@@ -6,6 +6,7 @@ import torch
 
 from audiodiff.diffusion.parameterization import EpsDenoiser
 from audiodiff.diffusion.samplers import get_sampler
+from audiodiff.diffusion.samplers.start import marginal_start_std, start_alpha_bar
 
 
 def null_labels(labels):
@@ -47,6 +48,7 @@ def sample_from_model(
     uncond=None,
     prior=None,
     sampler_options=None,
+    data_variance=None,
 ):
     """Sample x0 ~ p_theta(x0 | labels, cond) with the chosen sampler.
 
@@ -98,6 +100,12 @@ def sample_from_model(
     sampler_options : dict, optional
         Extra keyword arguments of the sampler, e.g. ``{"noise_levels": "wg6", "clamp":
         True}`` for "fast".
+    data_variance : float, optional
+        Mean square E[x0^2] of the training data: x_T is scaled to the std of the forward
+        marginal at the sampler's noisiest level, sqrt(alpha_bar_S * v + 1 - alpha_bar_S)
+        (``audiodiff.diffusion.samplers.start``); None: unit variance, as usual. Matters when
+        the sampler stops short of pure noise (DiffWave's fast schedule: alpha_bar_S = 0.376)
+        and the data is quiet.
 
     Returns
     -------
@@ -138,6 +146,8 @@ def sample_from_model(
         x_T = torch.randn(shape, generator=generator, device=device)
     else:
         x_T = prior.sample(torch.zeros(shape, device=device), generator)
+    if data_variance is not None:
+        x_T = x_T * marginal_start_std(start_alpha_bar(sampler, schedule, extra), data_variance)
     with torch.no_grad():
         return sample_fn(
             denoiser,

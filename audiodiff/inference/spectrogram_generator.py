@@ -17,6 +17,7 @@ from audiodiff.training.conditioning import (
     labels_from_prior,
     prior_probabilities,
 )
+from audiodiff.training.data_stats import read_data_stats, sampling_data_variance
 from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 
 # Keys of a training hparams file that inference must not instantiate (they write files).
@@ -149,6 +150,7 @@ class SpectrogramGenerator:
         if os.path.isfile(prior_path):
             with open(prior_path, encoding="utf-8") as f:
                 hparams["label_prior"] = json.load(f)
+        hparams["data_stats"] = read_data_stats(source)  # sample_data_variance: auto
         return cls(hparams, label_names, device=device, compile=compile)
 
     # ---- labels -----------------------------------------------------------------------------
@@ -289,6 +291,9 @@ class SpectrogramGenerator:
             generator=generator,
             autocast_dtype=autocast,
             progress=progress,
+            data_variance=sampling_data_variance(
+                hp.get("sample_data_variance"), hp.get("data_stats")
+            ),
         )
 
     @torch.no_grad()

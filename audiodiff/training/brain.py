@@ -30,6 +30,7 @@ from audiodiff.training.conditioning import (
     labels_from_prior,
     prior_probabilities,
 )
+from audiodiff.training.data_stats import sampling_data_variance
 from audiodiff.training.distributed import mean_across_processes, seed_process
 from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
 
@@ -185,6 +186,9 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
             clip_x0=getattr(hp, "clip_x0", None),
             generator=generator,
             autocast_dtype=autocast,
+            data_variance=sampling_data_variance(
+                getattr(hp, "sample_data_variance", None), getattr(hp, "data_stats", None)
+            ),
         )
         mel_db, wav = self.samples_to_audio(x0)
         self.modules.train(was_training)

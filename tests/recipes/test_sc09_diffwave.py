@@ -3,6 +3,7 @@ then the checkpoint kept by --debug_persistently through WaveformGenerator, gene
 hubconf.py, and the Speech Commands layout."""
 
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -124,6 +125,17 @@ def test_debug_persistently_then_generator_generate_py_and_hubconf(tmp_path, pre
     proc = run(["generate.py", str(out), "--digits", "eleven", "--device", "cpu"])
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "unknown digit" in proc.stderr
+    # sample_data_variance: auto reads the training clips' mean square from data_stats.json;
+    # the same seed from the unit start (--data_variance none) gives other samples
+    stats = json.loads((out / "data_stats.json").read_text())
+    assert 0 < stats["mean_square"] < 0.1 and stats["num_items"] > 0
+    gen = WaveformGenerator.from_hparams(str(out), device="cpu")
+    auto = gen.generate(digits=[4], num=1)["wav"]
+    gen.hparams["sample_data_variance"] = None
+    assert not torch.allclose(gen.generate(digits=[4], num=1)["wav"], auto)
+    proc = run(["generate.py", str(out), "--data_variance", "abc", "--device", "cpu"])
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "sample_data_variance" in proc.stderr
 
     hub = torch.hub.load(REPO, "diffwave_sc09", str(out), source="local", device="cpu")
     assert hub.unconditional_generate(N=2).shape == (2, 16000)

@@ -39,6 +39,11 @@ def parse_args(argv):
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the network (GPU)")
+    parser.add_argument(
+        "--data_variance",
+        help="start noise: 'auto' (the training clips' mean square, data_stats.json), a number, "
+        "or 'none' (N(0, I)); default: the experiment's sample_data_variance",
+    )
     return parser.parse_args(argv)
 
 
@@ -55,6 +60,9 @@ def main(argv):
         generator = WaveformGenerator.from_hparams(
             args.experiment, device=args.device, compile=args.compile
         )
+        if args.data_variance is not None:
+            value = args.data_variance
+            generator.hparams["sample_data_variance"] = None if value == "none" else value
         start = time.time()
         if args.unconditional:
             if args.digits:

@@ -33,6 +33,7 @@ from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_o
 from audiodiff.data import BUNDLED_FSDD, DataFolderError, prepare_fsdd
 from audiodiff.data.waveforms import load_waveforms
 from audiodiff.training import NonFiniteLossError
+from audiodiff.training.data_stats import measure_data_stats, write_data_stats
 from audiodiff.training.distributed import main_process_first
 from audiodiff.training.hparams import load_hparams
 from audiodiff.training.waveform_brain import WaveformDiffusionBrain
@@ -154,9 +155,11 @@ def main(argv):
         sys.exit(f"error: {err}")
     label_names = {"digit": list(DIGIT_WORDS[: hparams["num_digits"]])}
     hparams["label_names"] = label_names
+    hparams["data_stats"] = measure_data_stats(datasets["train"].datasets["wav"])
     if if_main_process():
         with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
             json.dump(label_names, f, indent=1)
+        write_data_stats(hparams["output_folder"], hparams["data_stats"])  # for generate.py
 
     brain = WaveformDigitBrain(
         modules=hparams["modules"],
