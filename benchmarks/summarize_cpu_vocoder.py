@@ -19,14 +19,13 @@ Usage: python benchmarks/summarize_cpu_vocoder.py RUN [--names diffwave priorgra
 """
 
 import argparse
-import json
 import math
 import os
-import re
 import shutil
 import sys
 
 import soundfile
+from vocoder_tables import load_json, training_info
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -44,42 +43,11 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def load_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def mean_over(entry, ids, key):
     """Mean of ``key`` over the per-clip scores of ``ids`` (NaN-free clips only)."""
     values = [c["scores"][key] for c in entry["per_clip"] if c["id"] in ids]
     values = [v for v in values if v == v]
     return sum(values) / len(values) if values else float("nan")
-
-
-def training_info(folder):
-    """Steps, minutes, final losses and the fitted prior from an experiment's logs."""
-    info = {}
-    log = os.path.join(folder, "train_log.txt")
-    if os.path.isfile(log):
-        epochs = [line.strip() for line in open(log) if line.startswith("epoch:")]
-        if epochs:
-            info["last_epoch"] = epochs[-1]
-    text = (
-        open(os.path.join(folder, "log.txt")).read()
-        if os.path.isfile(os.path.join(folder, "log.txt"))
-        else ""
-    )
-    for key, pattern in (
-        ("params", r"vocoder \(\w+\): ([\d,]+) params"),
-        ("prior", r"Noise prior fitted on .*?: (.*)"),
-    ):
-        found = re.findall(pattern, text)
-        if found:
-            info[key] = found[-1]
-    return info
 
 
 def score_table(systems, ids, title):

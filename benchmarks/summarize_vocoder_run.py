@@ -9,10 +9,13 @@ Usage: python benchmarks/summarize_vocoder_run.py WORK_DIR OUT_DIR [--names diff
 import argparse
 import json
 import os
-import re
 import sys
 
+from vocoder_tables import load_json, training_info
+
 METRICS = ("mrstft", "mel_l1", "lsd", "spectral_convergence", "log_magnitude")
+BUDGET_PATTERN = ("budget_reached", r"(Training-time budget of .* reached)")
+HYPER_KEYS = ("batch_size", "lr", "crops_per_epoch", "max_train_minutes", "segment_frames")
 
 
 def parse_args(argv):
@@ -23,48 +26,13 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def load_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def training_info(folder):
-    """Last epoch line of train_log.txt, parameters and the fitted prior from log.txt."""
-    info = {}
-    log = os.path.join(folder, "train_log.txt")
-    if os.path.isfile(log):
-        epochs = [line for line in open(log) if line.startswith("epoch:")]
-        if epochs:
-            info["last_epoch"] = epochs[-1].strip()
-    text = (
-        open(os.path.join(folder, "log.txt")).read()
-        if os.path.isfile(os.path.join(folder, "log.txt"))
-        else ""
-    )
-    for key, pattern in (
-        ("params", r"vocoder \(\w+\): ([\d,]+) params"),
-        ("prior", r"Noise prior fitted on .*?: (.*)"),
-        ("budget_reached", r"(Training-time budget of .* reached)"),
-    ):
-        found = re.findall(pattern, text)
-        if found:
-            info[key] = found[-1]
-    hyper = os.path.join(folder, "hyperparams.yaml")
-    if os.path.isfile(hyper):
-        for key in ("batch_size", "lr", "crops_per_epoch", "max_train_minutes", "segment_frames"):
-            found = re.findall(rf"^{key}: (.*)$", open(hyper).read(), flags=re.M)
-            if found:
-                info[key] = found[0].split("#")[0].strip()
-    return info
-
-
 def main(argv):
     args = parse_args(argv)
     results = {
-        "training": {n: training_info(os.path.join(args.work, n)) for n in args.names},
+        "training": {
+            n: training_info(os.path.join(args.work, n), [BUDGET_PATTERN], HYPER_KEYS)
+            for n in args.names
+        },
         "eval": load_json(os.path.join(args.work, "eval", "eval.json")),
         "speed": load_json(os.path.join(args.work, "speed.json")),
     }

@@ -25,15 +25,18 @@ _TRAINING_ONLY = ("checkpointer", "ae_checkpointer", "train_logger")
 _TOP_KEY = re.compile(r"^([A-Za-z_]\w*):", re.MULTILINE)
 
 
-def read_experiment_hparams(source):
+def read_experiment_hparams(source, example="results/digit_diffusion/1986"):
     """The hyperparameters of an experiment folder (its ``hyperparams.yaml``), built for
     inference: the keys that write files at training time (checkpointer, train logger) are
-    left out, and no checkpoint is loaded (:meth:`SpectrogramGenerator.from_hparams` does).
+    left out, and no checkpoint is loaded (:meth:`SpectrogramGenerator.from_hparams` and
+    :meth:`audiodiff.inference.tts.TTS.from_hparams` do).
 
     Arguments
     ---------
     source : str
         The folder written by a recipe's ``train.py``.
+    example : str
+        An experiment folder of the caller's kind, named in the error message.
 
     Returns
     -------
@@ -49,7 +52,7 @@ def read_experiment_hparams(source):
     if not os.path.isfile(hparams_path):
         raise FileNotFoundError(
             f"{source} is not an experiment folder: no hyperparams.yaml in it "
-            "(pass the folder that train.py wrote, e.g. results/digit_diffusion/1986)"
+            f"(pass the folder that train.py wrote, e.g. {example})"
         )
     with open(hparams_path, encoding="utf-8") as f:
         text = f.read()

@@ -11,20 +11,17 @@ import importlib
 import json
 import logging
 import os
-import re
 
 import torch
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.checkpoints import Checkpointer
 
 from audiodiff.audio import AudioReadError, amplitude_to_db, read_audio
+from audiodiff.inference.spectrogram_generator import read_experiment_hparams
 from audiodiff.nets.tokenizers import TokenizationError, load_tokenizer
 from audiodiff.training.tts import TTSInputError, collate_tts, synthesize_batch
 
 logger = logging.getLogger(__name__)
 
-_TRAINING_ONLY = ("checkpointer", "train_logger")
-_TOP_KEY = re.compile(r"^([A-Za-z_]\w*):", re.MULTILINE)
 TOKENIZER_FOLDER = "tokenizer"
 SPEAKERS_FILE = "speakers.json"
 MIN_REFERENCE_RATE = 8000
@@ -213,17 +210,7 @@ class TTS:
             Griffin-Lim).
         """
         source = os.path.abspath(source)
-        hparams_path = os.path.join(source, "hyperparams.yaml")
-        if not os.path.isfile(hparams_path):
-            raise FileNotFoundError(
-                f"{source} is not a TTS experiment folder: no hyperparams.yaml in it (pass the "
-                "folder train.py wrote, e.g. results/tts_phoneme/1986)"
-            )
-        with open(hparams_path, encoding="utf-8") as f:
-            text = f.read()
-        present = set(_TOP_KEY.findall(text))
-        overrides = {k: None for k in _TRAINING_ONLY if k in present}
-        hparams = load_hyperpyyaml(text, overrides)
+        hparams = read_experiment_hparams(source, example="results/tts_phoneme/1986")
         save_dir = os.path.join(source, "save")
         if checkpoint is None and not glob.glob(os.path.join(save_dir, "CKPT+*")):
             raise FileNotFoundError(

@@ -72,3 +72,8 @@ def test_unconditional_generate_refuses_a_conditioned_model():
         tiny_generator({"digit": 10}).unconditional_generate(2)
     with pytest.raises(ValueError, match="num must be"):
         tiny_generator().unconditional_generate(0)
+
+
+def test_a_folder_without_hyperparams_names_an_example(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no hyperparams.yaml.*results/digit_diffusion"):
+        SpectrogramGenerator.from_hparams(str(tmp_path))

@@ -9,6 +9,7 @@ import torch
 
 from audiodiff.audio import GriffinLimVocoder, MelSpectrogram, write_audio
 from audiodiff.inference.tts import (
+    TTS,
     TTSInputError,
     load_style_encoder,
     load_tts_vocoder,
@@ -39,6 +40,11 @@ def test_vocoder_folder_goes_to_load_vocoder(monkeypatch):
 def test_vocoder_folder_that_is_not_an_experiment_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a vocoder experiment folder"):
         load_tts_vocoder(str(tmp_path), MelSpectrogram(), None)
+
+
+def test_a_folder_without_hyperparams_names_a_tts_example(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no hyperparams.yaml.*results/tts_phoneme/1986"):
+        TTS.from_hparams(str(tmp_path))
 
 
 def test_reference_is_resampled_and_checked(tmp_path):
