@@ -8,7 +8,7 @@
 - ``label_accuracy``: fraction of generated samples whose predicted label (digit, speaker) is
   the conditioning label.
 - ``SampleEvaluator``: scores a folder of generated wavs with a trained evaluation classifier
-  (accuracy, IS, mIS, AM, FID, NDB/K).
+  (accuracy, IS, mIS, AM, FID, NDB/K, speaker shares: ``speaker_shares``).
 - Vocoder metrics (``vocoder_metrics``): multi-resolution STFT distance, mel L1, log-spectral
   distance, PESQ (wb), STOI.
 - Speaker metrics (``audiodiff.metrics.speaker``): verification EER, closest-speaker
@@ -17,10 +17,12 @@
 - Spectrogram metrics without a classifier (``frame_frechet_distance``, ``modulation_share``,
   ``nearest_crop_distances``, ``memorisation_ratio``, ``shuffle_frames``;
   ``evaluate_spectrograms`` runs them all beside held-out and shuffled-frame controls).
+- Waveform figures without a classifier (``audiodiff.metrics.waveform_quality``): RMS profile
+  and tail level, a spectral line's excess over its neighbours, clicks per clip.
 - Speed (``measure_speed``, ``Timer``): real-time factor and throughput, CUDA-synchronised.
 """
 
-from audiodiff.metrics.evaluator import EvaluationError, SampleEvaluator
+from audiodiff.metrics.evaluator import EvaluationError, SampleEvaluator, speaker_shares
 from audiodiff.metrics.generative import (
     am_score,
     frechet_distance,
@@ -58,14 +60,22 @@ from audiodiff.metrics.vocoder import (
     stoi,
     vocoder_metrics,
 )
+from audiodiff.metrics.waveform_quality import (
+    click_rate,
+    mean_power_spectrum,
+    rms_profile_db,
+    spectral_line_db,
+    tail_rms_db,
+)
 
 __all__ = [
-    "EvaluationError",
     "STFT_RESOLUTIONS",
+    "EvaluationError",
     "SampleEvaluator",
     "Timer",
     "align_lengths",
     "am_score",
+    "click_rate",
     "closest_speaker",
     "equal_error_rate",
     "evaluate_spectrograms",
@@ -76,20 +86,25 @@ __all__ = [
     "kmeans",
     "label_accuracy",
     "log_spectral_distance",
+    "mean_power_spectrum",
     "measure_speed",
     "mel_l1",
     "memorisation_ratio",
+    "modified_inception_score",
     "modulation_share",
     "modulation_spectrum",
-    "modified_inception_score",
     "multi_resolution_stft_distance",
     "ndb_score",
     "nearest_crop_distances",
     "pesq_wb",
-    "speaker_similarity",
+    "rms_profile_db",
     "shuffle_frames",
+    "speaker_shares",
+    "speaker_similarity",
+    "spectral_line_db",
     "stoi",
     "synchronize",
+    "tail_rms_db",
     "trial_scores",
     "verification_report",
     "vocoder_metrics",

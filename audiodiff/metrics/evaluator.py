@@ -47,7 +47,16 @@ REFERENCE_FILE = "reference_features.pt"
 _REFERENCE_VERSION = 1
 # Keys of the training hparams that loading must not instantiate (they write files).
 _TRAINING_ONLY = {"checkpointer": None, "train_logger": None}
-SCALAR_METRICS = ("digit_acc", "speaker_acc", "is", "mis", "am", "fid", "ndb_k")
+SCALAR_METRICS = (
+    "digit_acc",
+    "speaker_acc",
+    "max_speaker_share",
+    "is",
+    "mis",
+    "am",
+    "fid",
+    "ndb_k",
+)
 """The single-number metrics, in the order tools print them."""
 
 
@@ -128,6 +137,43 @@ def sample_label_names(folder):
     except (OSError, ValueError) as err:
         raise EvaluationError(f"cannot read {path}: {err}") from None
     return data.get("label_names", data) if isinstance(data, dict) else {}
+
+
+def speaker_shares(speaker_probs, speakers):
+    """Fraction of the samples whose most probable speaker (argmax) is each speaker.
+
+    Arguments
+    ---------
+    speaker_probs : torch.Tensor
+        [N, num_speakers] probabilities (or logits) of the classifier's speaker head.
+    speakers : list of str
+        Speaker names in index order (index numbers as names when empty).
+
+    Returns
+    -------
+    dict
+        ``speaker_shares``: {name: fraction} over every speaker (0 included), summing to 1;
+        ``max_speaker_share``: the largest fraction; ``max_speaker``: its name.
+
+    Example
+    -------
+    >>> probs = torch.tensor([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
+    >>> speaker_shares(probs, ["jackson", "theo"])
+    {'speaker_shares': {'jackson': 0.75, 'theo': 0.25}, 'max_speaker_share': 0.75, \
+'max_speaker': 'jackson'}
+    """
+    num = speaker_probs.shape[-1]
+    names = [str(s) for s in speakers] if speakers else [str(i) for i in range(num)]
+    if len(names) != num or speaker_probs.shape[0] == 0:
+        raise ValueError(f"{len(names)} speaker names for {num} speaker outputs, or no samples")
+    counts = torch.bincount(speaker_probs.argmax(-1), minlength=num).double()
+    shares = (counts / counts.sum()).tolist()
+    best = max(range(num), key=shares.__getitem__)
+    return {
+        "speaker_shares": dict(zip(names, shares)),
+        "max_speaker_share": shares[best],
+        "max_speaker": names[best],
+    }
 
 
 class SampleEvaluator:
@@ -404,6 +450,28 @@ class SampleEvaluator:
                 targets.append(index if 0 <= index < len(self.speakers) else -2)
         return torch.tensor(targets, dtype=torch.long)
 
+    def speaker_shares(self, outputs):
+        """Share of the samples heard as each of the classifier's speakers.
+
+        Arguments
+        ---------
+        outputs : dict
+            :meth:`predict` output with ``speaker_probs``.
+
+        Returns
+        -------
+        dict
+            See :func:`speaker_shares` (names from ``self.speakers``).
+
+        Raises
+        ------
+        EvaluationError
+            If the classifier has no speaker head.
+        """
+        if outputs.get("speaker_probs") is None:
+            raise EvaluationError("the classifier has no speaker head (trained without speakers)")
+        return speaker_shares(outputs["speaker_probs"], self.speakers)
+
     def evaluate_outputs(self, outputs, labels, speaker_names=None, num_bins=50):
         """Metrics of classifier outputs (see :meth:`predict`) of N generated samples.
 
@@ -425,7 +493,8 @@ class SampleEvaluator:
             (samples with a digit label); ``speaker_acc``, ``num_speaker_scored``,
             ``num_speaker_unknown`` (speakers the classifier does not know); ``is``, ``mis``,
             ``am``, ``fid`` (None for fewer than 2 samples), ``ndb``, ``ndb_k``,
-            ``ndb_bins``; ``predicted_digit_histogram``.
+            ``ndb_bins``; ``predicted_digit_histogram``; with a speaker head,
+            ``speaker_shares``, ``max_speaker_share``, ``max_speaker`` (:func:`speaker_shares`).
         """
         probs, embedding = outputs["digit_probs"], outputs["embedding"]
         num = probs.shape[0]
@@ -450,6 +519,8 @@ class SampleEvaluator:
             if known.any():
                 pred_speaker = outputs["speaker_probs"].argmax(-1)
                 result["speaker_acc"] = label_accuracy(pred_speaker[known], speaker_target[known])
+        if outputs.get("speaker_probs") is not None:
+            result.update(self.speaker_shares(outputs))
         reference = self.reference()
         result["is"] = inception_score(probs)
         result["mis"] = modified_inception_score(probs)
@@ -519,9 +590,11 @@ def format_table(result, title=None):
         value = result.get(key)
         if value is None:
             continue
-        text = f"{100 * value:.2f}%" if key.endswith("_acc") else f"{value:.3f}"
+        percent = key.endswith(("_acc", "_share"))
+        text = f"{100 * value:.2f}%" if percent else f"{value:.3f}"
         rows.append((key, text))
+    width = max(12, *(len(k) + 1 for k, _ in rows))
     lines = [f"{title}"] if title else []
-    lines.append(f"{'metric':<12}{'value':>9}")
-    lines += [f"{k:<12}{v:>9}" for k, v in rows]
+    lines.append(f"{'metric':<{width}}{'value':>9}")
+    lines += [f"{k:<{width}}{v:>9}" for k, v in rows]
     return "\n".join(lines)
