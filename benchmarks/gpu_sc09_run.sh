@@ -6,8 +6,9 @@
 # 5 per digit with the 200-step ancestral chain; score both. (TRAIN_MINUTES 6 leaves room for
 # the 200-step chain; 6.5 may not.)
 # Usage: bash benchmarks/gpu_sc09_run.sh OUT_DIR [TRAIN_MINUTES] [--bench]
-# Writes at most 7 files to OUT_DIR: summary.txt, score_fast.json, score_ddpm200.json,
-# samples_fast.tgz, samples_ddpm200.tgz, logs.tgz (+ speed.txt with --bench; that needs
+# Writes at most 8 files to OUT_DIR: summary.txt, score_fast.json, score_ddpm200.json,
+# samples_fast.tgz, samples_ddpm200.tgz, samples_fast_unit.tgz (SC09_UNIT_START=1), logs.tgz
+# (+ speed.txt with --bench; that needs
 # about 4 extra minutes: better run bench_diffwave_speed.py in its own call).
 set -uo pipefail
 out=${1:?output folder}; minutes=${2:-6.5}; bench=${3:-}
@@ -71,6 +72,25 @@ cat "$log/generate.log" >> "$out/summary.txt"
 wait "$cls_pid"; tail -2 "$log/classifier.log" >> "$out/summary.txt"
 echo "score fast:" >> "$out/summary.txt"
 score_samples "$exp/eval_fast" "$out/score_fast.json" >> "$out/summary.txt"
+waveform_figures() {  # $1 = sample folder, $2 = JSON out: babble, voices, 4 kHz line, clicks
+  timeout "$(left)" python tools/evaluate_waveforms.py "$1" --real_fsdd_test \
+    --real bundled_data/sc09_mini/speech_commands_v0.01 --classifier "$cls" \
+    --json_out "$2" 2>&1 | grep -Ev "^(INFO|WARNING)" >> "$out/summary.txt"
+}
+echo "waveform figures, fast (the experiment's sample_data_variance):" >> "$out/summary.txt"
+waveform_figures "$exp/eval_fast" "$log/waveform_fast.json"
+
+# SC09_UNIT_START=1: also 30 per digit from the unit-variance start (--data_variance none, as
+# in DiffWave's code), the same model and seed: what the marginal start changes
+if [ "${SC09_UNIT_START:-0}" = 1 ] && [ "$(left)" -gt 60 ]; then
+  (cd recipes/SC09/diffwave && timeout $(( $(left) - 30 )) python generate.py "$exp" --num 30 \
+    --sampler fast --guidance_scale "$guidance" --batch_size 300 --data_variance none \
+    --out "$exp/eval_fast_unit" 2>>"$log/generate_stderr.log") >> "$out/summary.txt"
+  echo "score fast, unit-variance start (300 samples):" >> "$out/summary.txt"
+  score_samples "$exp/eval_fast_unit" "$log/score_fast_unit.json" >> "$out/summary.txt"
+  echo "waveform figures, fast, unit-variance start:" >> "$out/summary.txt"
+  waveform_figures "$exp/eval_fast_unit" "$log/waveform_fast_unit.json"
+fi
 
 if [ "${SC09_DDPM200:-1}" = 1 ] && [ "$(left)" -gt 60 ]; then
   t0=$(date +%s)
@@ -110,6 +130,9 @@ fi
 ( cd "$exp" && tar czf "$out/samples_fast.tgz" eval_fast/wav/digit?_0[0-2]?.wav \
   eval_fast/spectrograms.png eval_fast/labels.json labels.json hyperparams.yaml 2>/dev/null )
 [ -d "$exp/eval_ddpm200" ] && tar czf "$out/samples_ddpm200.tgz" -C "$exp" eval_ddpm200
+[ -d "$exp/eval_fast_unit" ] && ( cd "$exp" && tar czf "$out/samples_fast_unit.tgz" \
+  eval_fast_unit/wav/digit?_00?.wav eval_fast_unit/spectrograms.png eval_fast_unit/labels.json )
+cp "$exp/data_stats.json" "$log/" 2>/dev/null
 cp "$exp/train_log.txt" "$exp/log.txt" "$log/" 2>/dev/null
 cp -r "$exp/samples" "$log/epoch_samples" 2>/dev/null
 cp "$cls/test_accuracy.json" "$log/" 2>/dev/null
