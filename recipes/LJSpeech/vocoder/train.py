@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import sys
+import time
 
 import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
@@ -140,6 +141,7 @@ def eval_clips(hparams, valid):
 
 
 def main(argv):
+    started = time.time()
     hparams_file, run_opts, overrides, hparams = load_hparams(argv)
     ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
     hparams, overrides = dataset_sample_rate(hparams_file, overrides, hparams)
@@ -165,6 +167,7 @@ def main(argv):
             prior.fit(data["train"]["mel_db"])
         logger.info(f"Noise prior fitted on {len(data['train']['ids'])} utterances: {prior}")
     hparams["eval_clips"] = eval_clips(hparams, data["valid"])
+    logger.info(f"Data prepared in {time.time() - started:.0f} s")
 
     brain = VocoderBrain(
         modules=hparams["modules"],
