@@ -2,9 +2,9 @@
 # Optional GPU run: does the 16 kHz diffusion vocoder keep the AudioMNIST digit model's samples
 # as recognisable as Griffin-Lim does? In about 9 minutes on one GPU:
 #  1. at the same time: the digit-conditioned spectrogram diffusion model (the AudioMNIST
-#     recipe's GPU size), the FSDD vocoder (recipes/LJSpeech/vocoder --dataset fsdd, the
-#     AudioMNIST recipe's mel; SpecGrad unless VOC_FSDD_PRIOR names another YAML) and the
-#     evaluation classifier, each on the bundled FSDD;
+#     recipe's GPU size, with the 80-band mel to 8 kHz of hparams_shared/mel_16k.yaml), the
+#     FSDD vocoder (recipes/LJSpeech/vocoder --dataset fsdd, that mel; SpecGrad unless
+#     VOC_FSDD_PRIOR names another YAML) and the evaluation classifier, on the bundled FSDD;
 #  2. 50 samples per digit from the digit model (DPM-Solver++ 20 steps, guidance 2, one seed:
 #     the same spectrograms), turned into audio by Griffin-Lim and by the vocoder (6 steps);
 #  3. both scored by the classifier (digit accuracy, IS, FID, ...: tools/evaluate_samples.py).
@@ -33,7 +33,7 @@ work=$repo/results/gpu_fsdd_vocoder; log=$work/logs; rm -rf "$work"; mkdir -p "$
 prior=${VOC_FSDD_PRIOR:-specgrad}; per=${FSDD_PER:-50}
 precision=${FSDD_PRECISION-"--precision bf16 --eval_precision bf16"}
 digit_size=${FSDD_DIGIT_SIZE:-"--base_channels 64 --channel_mults [1,2,2,4] --num_res_blocks 2
-  --attention_levels [2,3] --batch_size 128 --lr 0.0003"}
+  --attention_levels [2,3] --batch_size 128 --lr 0.0003 --min_snr_gamma null"}
 voc_size=${FSDD_VOC_SIZE:-"--batch_size 32 --lr 0.0004"}
 cls_flags=${FSDD_CLS:-"--channels [32,64,128,256] --number_of_epochs 40"}
 voc_minutes=${FSDD_VOC_MINUTES:-$(python -c "print(round($minutes * 0.75, 2))")}
@@ -51,7 +51,8 @@ cls_pid=$!
   --ckpt_every 100000 --ckpt_interval_minutes 1 --noprogressbar > "$log/vocoder.log" 2>&1) &
 voc_pid=$!
 (cd recipes/AudioMNIST/diffusion && timeout "$limit" python train.py hparams/train.yaml \
-  --digit_conditioned true --output_folder "$work/digits" $digit_size $precision \
+  --digit_conditioned true --n_mels 80 --f_max 8000 --output_folder "$work/digits" \
+  $digit_size $precision \
   --max_train_minutes "$minutes" --number_of_epochs 100000 --sample_every 100000 \
   --ckpt_every 100000 --ckpt_interval_minutes 1 --samples_per_label 1 --noprogressbar \
   > "$log/digits.log" 2>&1) &
@@ -64,7 +65,8 @@ grep -h "Data prepared in" "$log/vocoder.log" | sed 's/^.*Data/vocoder: data/' \
   >> "$out/summary.txt"
 for name in digits vocoder; do  # the checkpoints kept, and the last epoch's log line
   echo "$name: $(ls -d "$work/$name"/save/CKPT+* 2>/dev/null | wc -l) checkpoint(s);" \
-    "$(tail -n 1 "$work/$name/train_log.txt" 2>/dev/null | cut -c1-160)" >> "$out/summary.txt"
+    "$(grep "^epoch:" "$work/$name/train_log.txt" 2>/dev/null | tail -n 1 | cut -c1-160)" \
+    >> "$out/summary.txt"
 done
 
 for which in griffinlim vocoder; do
