@@ -133,10 +133,9 @@ class DiffusionBrain(TrainingBudgetMixin, sb.Brain):
         )
         if last or epoch % self.hparams.sample_every == 0:
             run_on_main(self.write_epoch_samples, args=[epoch])  # the others wait
-        if last or epoch % self.hparams.ckpt_every == 0:
-            self.checkpointer.save_and_keep_only(
-                meta={"loss": stage_loss, "epoch": epoch}, num_to_keep=2
-            )
+        due = self.time_checkpoint_due()  # (every epoch: a collective under torchrun)
+        if last or epoch % self.hparams.ckpt_every == 0 or due:
+            self.save_checkpoint(meta={"loss": stage_loss, "epoch": epoch}, num_to_keep=2)
 
     # ---- sampling -------------------------------------------------------------------------
     def sampling_model(self):

@@ -6,7 +6,15 @@ optional hparam ``max_train_minutes``: once that many minutes of training have p
 run and the checkpointed runs before it: :class:`TrainingClock` is a recoverable), SpeechBrain's
 step-limit check reports the limit reached and the epoch loop ends (after the current epoch's
 validation and checkpoint); SpeechBrain's ``--optimizer_step_limit N`` stops the same way
-after N optimizer steps (its 1.1 parser leaves N a string: made an int here). Before
+after N optimizer steps (its 1.1 parser leaves N a string: made an int here).
+
+Time-based checkpoints: SpeechBrain's ``ckpt_interval_minutes`` saves intra-epoch checkpoints
+only, on a timer it restarts at every epoch start, so epochs shorter than the interval (seconds
+on a GPU) never get one. :meth:`TrainingBudgetMixin.time_checkpoint_due` is the epoch-end half:
+True once ``ckpt_interval_minutes`` have passed since the last checkpoint of any kind (or since
+fitting started); a Brain saves its end-of-epoch checkpoint when its own schedule says so or
+when this is due, with :meth:`TrainingBudgetMixin.save_checkpoint` (which restarts that clock,
+as intra-epoch saves do). A kill then loses at most about one interval plus one epoch. Before
 recovery, checkpoints a kill left half-written are renamed
 ``incomplete-CKPT+...`` (:func:`set_aside_incomplete_checkpoints`). A NaN / inf training loss
 raises :class:`NonFiniteLossError` at once, leaving the last good checkpoint on disk.
@@ -158,7 +166,8 @@ def step_limit_as_int(limit):
 
 class TrainingBudgetMixin:
     """``max_train_minutes`` budget (kept across resumes), half-written checkpoints set aside,
-    and a non-finite-loss stop, for a Brain."""
+    a non-finite-loss stop, and epoch-end checkpoints every ``ckpt_interval_minutes``
+    (:meth:`time_checkpoint_due`), for a Brain."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -174,6 +183,45 @@ class TrainingBudgetMixin:
             required = ["optimizer"] if self.opt_class is not None else []
             set_aside_incomplete_checkpoints(self.checkpointer, required)
         super().on_fit_start()
+        self._last_checkpoint_time = time.time()  # (a fresh or resumed run starts its interval)
+
+    def time_checkpoint_due(self):
+        """Whether ``ckpt_interval_minutes`` (SpeechBrain's run option; 0: off) of wall time
+        have passed since the last checkpoint of any kind (or since fitting started).
+
+        Called at epoch ends, where a Brain saves its end-of-epoch checkpoint when this or its
+        own schedule (``ckpt_every``) says so. Under ``torchrun`` it is a collective (every
+        process must call it at the same point: the elapsed minutes are reduced, their
+        maximum taken), so every process takes the same decision.
+
+        Returns
+        -------
+        bool
+        """
+        interval = float(getattr(self, "ckpt_interval_minutes", 0) or 0)
+        if interval <= 0 or self.checkpointer is None:
+            return False
+        since = getattr(self, "_last_checkpoint_time", None)
+        minutes = 0.0 if since is None else (time.time() - since) / 60
+        if is_distributed_initialized():
+            if ddp_prevent_block():  # inside run_on_main: no collective
+                return False
+            minutes = max_across_processes(minutes, self.device)
+        return minutes >= interval
+
+    def save_checkpoint(self, **kwargs):
+        """An end-of-epoch checkpoint: ``checkpointer.save_and_keep_only(**kwargs)`` (its
+        ``meta``, ``num_to_keep``, ...), restarting the interval of
+        :meth:`time_checkpoint_due`. Every process calls it (SpeechBrain saves on the main
+        one)."""
+        self.checkpointer.save_and_keep_only(**kwargs)
+        self._last_checkpoint_time = time.time()
+
+    def _save_intra_epoch_ckpt(self):
+        """SpeechBrain's ``ckpt_interval_minutes`` checkpoint, restarting the interval of
+        :meth:`time_checkpoint_due` too."""
+        super()._save_intra_epoch_ckpt()
+        self._last_checkpoint_time = time.time()
 
     def _local_minutes(self):
         clock = getattr(self, "train_clock", None)

@@ -182,6 +182,25 @@ def test_specgrad_fit_normalises_the_chosen_quantile_frame():
         SpecGradPrior(FBANK, N_FFT, HOP, dip_floor=2.0)
 
 
+def test_specgrad_fit_over_many_clips_is_the_quantile_of_all_their_frames(monkeypatch):
+    """fit() takes the frames of all clips in chunks (any chunk size, batched or not): the
+    gain is the chosen quantile of every frame's envelope RMS, computed clip by clip here."""
+    speech = speech_mel_db()[0]
+    clips = [speech[:, :37], speech[:, 37:40], speech[:, 40:].clone(), speech[None, :, 5:90]]
+    prior = specgrad()
+    rms = torch.cat(
+        [
+            (2 * prior.log_envelope(c.reshape(-1, 80, c.shape[-1]))).exp().mean(1).sqrt().flatten()
+            for c in clips
+        ]
+    )
+    expected = rms.double().sort().values[round(0.95 * (len(rms) - 1))]
+    for chunk in (7, 64, 100_000):
+        monkeypatch.setattr("audiodiff.diffusion.priors.FIT_CHUNK_FRAMES", chunk)
+        fitted = specgrad(clips, gain_quantile=0.95).gain_ref.double()
+        torch.testing.assert_close(fitted, expected, rtol=1e-5, atol=0)
+
+
 def test_envelope_of_real_speech_follows_the_stft_envelope():
     """On a real clip the mel envelope (steps 1-3) is within 4 dB RMS per bin (0-8 kHz, frames
     within 40 dB of the loudest) of the same lifter applied to the clip's own STFT (measured

@@ -1,7 +1,9 @@
-"""DiffusionBrain: label tables are trained, EMA follows, NaN stops training, budget stops it."""
+"""DiffusionBrain: label tables are trained, EMA follows, NaN stops training, budget stops it,
+time-based checkpoints at epoch ends."""
 
 import glob
 import json
+import types
 
 import pytest
 import speechbrain as sb
@@ -63,8 +65,8 @@ def make_brain(tmp_path, model=None, epochs=2, run_opts=None, **extra):
         sample_every=1,
         ckpt_every=1,
         sample_rate=16000,
-        **extra,
     )
+    hparams.update(extra)
     modules = dict(
         model=net,
         ema=ema,
@@ -230,3 +232,85 @@ def test_optimizer_step_limit_from_the_command_line_stops_training(tmp_path):
     assert step_limit_as_int(None) is None
     with pytest.raises(ValueError, match="expects an integer"):
         step_limit_as_int("many")
+
+
+class FakeClock:
+    """``time.time()`` in minutes the test chooses (put in place of a module's ``time``)."""
+
+    def __init__(self):
+        self.now = 1e9
+
+    def time(self):
+        return self.now
+
+    def advance(self, minutes):
+        self.now += 60 * minutes
+
+
+class TimedBrain(ToyBrain):
+    """Each training epoch "lasts" ``epoch_minutes``, each batch ``batch_minutes`` (a fake
+    clock), and every checkpoint saved is recorded as (epoch or "intra", end_of_epoch)."""
+
+    def on_stage_start(self, stage, epoch=None):
+        super().on_stage_start(stage, epoch)
+        if stage == sb.Stage.TRAIN:
+            self.clock.advance(self.epoch_minutes)
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step):
+        super().on_fit_batch_end(batch, outputs, loss, should_step)
+        self.clock.advance(self.batch_minutes)
+
+
+def fit_timed(tmp_path, monkeypatch, interval, epochs, epoch_minutes=0.0, batch_minutes=0.0):
+    """Fit a toy brain (4 batches per epoch, ``ckpt_every`` far away) on a fake clock; return
+    the recorded saves and the brain."""
+    clock = FakeClock()
+    fake = types.SimpleNamespace(time=clock.time)
+    monkeypatch.setattr("audiodiff.training.budget.time", fake)
+    monkeypatch.setattr("speechbrain.core.time", fake)  # SpeechBrain's intra-epoch timer
+    run_opts = {"device": "cpu", "noprogressbar": True, "ckpt_interval_minutes": interval}
+    brain, data = make_brain(
+        tmp_path, epochs=epochs, run_opts=run_opts, ckpt_every=1000, sample_every=1000
+    )
+    brain.__class__ = TimedBrain
+    brain.clock, brain.epoch_minutes, brain.batch_minutes = clock, epoch_minutes, batch_minutes
+    saves = []
+    save = brain.checkpointer.save_checkpoint
+
+    def recording_save(meta=None, end_of_epoch=True, **kwargs):
+        saves.append(((meta or {}).get("epoch", "intra"), end_of_epoch))
+        return save(meta=meta or {}, end_of_epoch=end_of_epoch, **kwargs)
+
+    brain.checkpointer.save_checkpoint = recording_save
+    brain.fit(
+        brain.hparams.epoch_counter,
+        data,
+        data,
+        train_loader_kwargs={"batch_size": 4},
+        valid_loader_kwargs={"batch_size": 8},
+    )
+    return saves, brain
+
+
+def test_short_epochs_get_a_checkpoint_each_interval(tmp_path, monkeypatch):
+    """Epochs of 0.4 min, interval 1 min, ckpt_every 1000: SpeechBrain's intra-epoch timer never
+    fires (it restarts each epoch), the epoch-end check saves at epochs 3 and 6 (1.2 min after
+    the start, then after the last save), the last epoch (7) saves as always; 2 are kept."""
+    saves, brain = fit_timed(tmp_path, monkeypatch, interval=1.0, epochs=7, epoch_minutes=0.4)
+    assert saves == [(3, True), (6, True), (7, True)]
+    kept = sorted(c.meta["epoch"] for c in brain.checkpointer.list_checkpoints())
+    assert kept == [6, 7]  # the brain's num_to_keep: time-based saves do not pile up
+
+
+def test_no_time_checkpoints_when_the_interval_is_off_or_not_reached(tmp_path, monkeypatch):
+    saves, _ = fit_timed(tmp_path / "off", monkeypatch, interval=0, epochs=4, epoch_minutes=5)
+    assert saves == [(4, True)]  # 0: off (only the scheduled last-epoch checkpoint)
+    saves, _ = fit_timed(tmp_path / "long", monkeypatch, interval=3.0, epochs=4, epoch_minutes=0.7)
+    assert saves == [(4, True)]  # 2.8 min in all: never due
+
+
+def test_an_intra_epoch_checkpoint_restarts_the_interval(tmp_path, monkeypatch):
+    """Batches of 0.3 min (epochs of 1.2 min), interval 1 min: SpeechBrain saves after the 4th
+    batch of each epoch (1.2 min into it); the epoch end just after it is not due again."""
+    saves, _ = fit_timed(tmp_path, monkeypatch, interval=1.0, epochs=3, batch_minutes=0.3)
+    assert saves == [("intra", False), ("intra", False), ("intra", False), (3, True)]
