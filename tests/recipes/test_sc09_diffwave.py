@@ -126,13 +126,14 @@ def test_debug_persistently_then_generator_generate_py_and_hubconf(tmp_path, pre
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "unknown digit" in proc.stderr
     # sample_data_variance: auto reads the training clips' mean square from data_stats.json;
-    # the same seed from the unit start (--data_variance none) gives other samples
+    # the same seed from the unit start (null, the default) gives other samples
     stats = json.loads((out / "data_stats.json").read_text())
     assert 0 < stats["mean_square"] < 0.1 and stats["num_items"] > 0
     gen = WaveformGenerator.from_hparams(str(out), device="cpu")
-    auto = gen.generate(digits=[4], num=1)["wav"]
-    gen.hparams["sample_data_variance"] = None
-    assert not torch.allclose(gen.generate(digits=[4], num=1)["wav"], auto)
+    assert gen.hparams["sample_data_variance"] is None
+    unit = gen.generate(digits=[4], num=1)["wav"]
+    gen.hparams["sample_data_variance"] = "auto"
+    assert not torch.allclose(gen.generate(digits=[4], num=1)["wav"], unit)
     proc = run(["generate.py", str(out), "--data_variance", "abc", "--device", "cpu"])
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "sample_data_variance" in proc.stderr

@@ -200,8 +200,16 @@ def test_gradient_reversal():
 def test_adversary_pushes_speaker_information_out():
     """The bottleneck receives minus ``adversarial_scale`` times the head's gradient: the encoder
     is trained to make the speaker head fail."""
-    enc = MelContentEncoder(n_mels=8, hidden_dim=8, bottleneck_dim=2, num_layers=1,
-                            num_speakers=2, max_warp=0.0, max_gain=0.0, adversarial_scale=0.5)
+    enc = MelContentEncoder(
+        n_mels=8,
+        hidden_dim=8,
+        bottleneck_dim=2,
+        num_layers=1,
+        num_speakers=2,
+        max_warp=0.0,
+        max_gain=0.0,
+        adversarial_scale=0.5,
+    )
     mask = torch.ones(4, 6, dtype=torch.bool)
     code = torch.randn(4, 2, 6, requires_grad=True)
     target = torch.tensor([0, 1] * 2)
