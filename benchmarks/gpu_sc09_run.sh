@@ -48,6 +48,7 @@ train_flags="--digit_conditioned true $train_hp --ema_decay 0.999 ${SC09_COMPILE
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$out/summary.txt"
 echo "model: $size; $train_flags; $minutes min" | tr '\n' ' ' >> "$out/summary.txt"
 echo >> "$out/summary.txt"
+echo "scoring classifier: $cls_epochs epochs ${cls_flags:-(recorded level)}" >> "$out/summary.txt"
 if [ "$bench" = "--bench" ]; then
   timeout 240 python benchmarks/bench_diffwave_speed.py --json "$log/speed.json" 2>&1 \
     | tail -12 > "$out/speed.txt"
