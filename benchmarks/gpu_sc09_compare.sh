@@ -17,9 +17,12 @@ common="--digit_conditioned true --precision bf16 --eval_precision bf16 --number
   --sample_every 100000 --ckpt_every 100000 --samples_per_label 1 --noprogressbar"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$out/summary.txt"
 cls_pid=
+# (a classifier at the recorded level, from an older run, is trained again)
+grep -qs "^level_range_db: [0-9]" "$cls/hyperparams.yaml" || rm -rf "$cls"
 if [ ! -f "$cls/test_accuracy.json" ]; then
+  # (level-normalised features: the samples are peak-normalised; gpu_sc09_run.sh says why)
   timeout 420 python tools/score_digit_samples.py train --out "$cls" --epochs "${SC09_CLS_EPOCHS:-30}" \
-    > "$log/classifier.log" 2>&1 &
+    -- --level_range_db 80 > "$log/classifier.log" 2>&1 &
   cls_pid=$!
 fi
 # the training clock starts after start-up (~20-40 s) and the run ends with a validation and a

@@ -18,6 +18,7 @@ from audiodiff.audio.mel import (
     floor_db,
     mel_filterbank,
     pad_or_crop,
+    relative_db,
 )
 from audiodiff.audio.normalization import SpectrogramNormalizer
 from audiodiff.audio.plotting import plot_spectrograms
@@ -53,6 +54,7 @@ __all__ = [
     "pitch_shift",
     "plot_spectrograms",
     "read_audio",
+    "relative_db",
     "save_spectrogram_image",
     "speech_seconds",
     "time_stretch",

@@ -211,6 +211,41 @@ def db_to_amplitude(db):
     return torch.pow(10.0, db / 20.0)
 
 
+def relative_db(db, range_db=80.0):
+    """Per-example level normalisation of dB features: dB below each example's maximum.
+
+    ``max(db - max(db), -range_db)`` over every dimension but the first (librosa's
+    ``power_to_db(ref=np.max, top_db=range_db)``). A gain ``g`` dB on the waveform adds ``g``
+    to every value above the amplitude floor, so the result does not depend on the recording
+    level: exactly for examples whose maximum is at least ``floor_db() + range_db`` (-20 dB
+    for 80 dB) at both levels; in quieter ones, values on the amplitude floor (-100 dB) land
+    above ``-range_db``, so only the bottom of their range can differ.
+
+    Arguments
+    ---------
+    db : torch.Tensor
+        [batch, ...] dB values (e.g. [batch, n_mels, frames] from ``amplitude_to_db``).
+    range_db : float
+        Values more than this many dB below the example's maximum are set to ``-range_db``.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape, in ``[-range_db, 0]``; each example's maximum is 0.
+
+    Example
+    -------
+    >>> db = torch.tensor([[-100.0, -30.0, 5.0], [-100.0, -50.0, -15.0]])  # 2 clips, 20 dB apart
+    >>> relative_db(db)
+    tensor([[-80., -35.,   0.],
+            [-80., -35.,   0.]])
+    """
+    if range_db <= 0:
+        raise ValueError(f"range_db must be positive, got {range_db}")
+    peak = db.flatten(1).amax(dim=1).reshape(-1, *([1] * (db.dim() - 1)))
+    return (db - peak).clamp_min(-float(range_db))
+
+
 def floor_db(floor=DEFAULT_FLOOR):
     """The dB value of the amplitude floor (the padding value for dB features).
 

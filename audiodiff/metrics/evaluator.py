@@ -5,7 +5,10 @@
 (digit and speaker names) and ``save/CKPT+*`` (model weights and the dB normaliser, best
 validation accuracy). Each wav is read at any sample rate, resampled to the classifier's rate,
 turned into the dB mel features the classifier was trained on (left-aligned, padded or cropped
-to its frame count with the -100 dB floor), normalised and classified.
+to its frame count with the -100 dB floor), normalised and classified. A classifier trained
+with ``level_range_db`` (per-clip level normalisation, ``audiodiff.audio.relative_db``) gets
+its features the same way, so its scores do not depend on the level the audio is at (e.g.
+peak-normalised samples against real clips at their recorded level).
 
 Metrics (see ``audiodiff.metrics.generative``): label accuracy against the labels in the file
 names (``digit7_spk3_000.wav``, ``audiodiff.training.samples``); IS, mIS and AM on the digit
@@ -25,7 +28,7 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.checkpoints import Checkpointer
 
-from audiodiff.audio import amplitude_to_db, floor_db, pad_or_crop, read_audio
+from audiodiff.audio import amplitude_to_db, floor_db, pad_or_crop, read_audio, relative_db
 from audiodiff.data import compute_features
 from audiodiff.data.cache import load_cache, save_cache
 from audiodiff.metrics.generative import (
@@ -197,6 +200,10 @@ class SampleEvaluator:
         Outputs on the real splits (see :meth:`reference_features`); computed on demand.
     reference_loader : callable, optional
         No-argument function returning ``reference`` (used by :meth:`from_experiment`).
+    level_range_db : float, optional
+        The classifier's ``level_range_db``: None (features at the recorded level), or the
+        range of the per-clip level normalisation (``audiodiff.audio.relative_db``) applied to
+        the dB features before the normaliser.
     device : str or torch.device
         Where the classifier runs.
 
@@ -223,6 +230,7 @@ class SampleEvaluator:
         speakers,
         reference=None,
         reference_loader=None,
+        level_range_db=None,
         device="cpu",
     ):
         self.device = torch.device(device)
@@ -234,6 +242,7 @@ class SampleEvaluator:
         self.speakers = [str(s) for s in speakers]
         self._reference = reference
         self._reference_loader = reference_loader
+        self.level_range_db = None if level_range_db is None else float(level_range_db)
 
     # ---- loading ----------------------------------------------------------------------------
     @classmethod
@@ -303,6 +312,7 @@ class SampleEvaluator:
             num_frames=hparams["num_frames"],
             sample_rate=hparams.get("sample_rate", getattr(hparams["mel"], "sample_rate", 16000)),
             speakers=names.get("speaker", []),
+            level_range_db=hparams.get("level_range_db"),
             device=device,
         )
         prepare = hparams.get("prepare_folder")
@@ -316,6 +326,8 @@ class SampleEvaluator:
     def _cached_reference(self, cache_path, checkpoint_name, prepare_candidates):
         """Load ``cache_path`` if it belongs to ``checkpoint_name``, else compute and save it."""
         key = {"version": _REFERENCE_VERSION, "checkpoint": checkpoint_name}
+        if self.level_range_db is not None:  # (older caches, without the key, stay valid)
+            key["level_range_db"] = self.level_range_db
         cached = load_cache(cache_path, key, "reference features")
         if cached is not None:
             return cached
@@ -333,6 +345,24 @@ class SampleEvaluator:
         return reference
 
     # ---- features and predictions -----------------------------------------------------------
+    def classifier_input(self, mel_db):
+        """The classifier's input from dB mel features: level-normalised (with
+        ``level_range_db``), then normalised to [-1, 1], as in its training.
+
+        Arguments
+        ---------
+        mel_db : torch.Tensor
+            [N, n_mels, frames] dB features (``amplitude_to_db``, padded with the floor).
+
+        Returns
+        -------
+        torch.Tensor
+            [N, n_mels, frames] normalised features.
+        """
+        if self.level_range_db is not None:
+            mel_db = relative_db(mel_db, self.level_range_db)
+        return self.normalizer.normalize(mel_db)
+
     @torch.no_grad()
     def features_from_waveforms(self, wavs):
         """Normalised classifier input from waveforms at ``self.sample_rate``.
@@ -351,7 +381,7 @@ class SampleEvaluator:
         for wav in wavs:
             db = amplitude_to_db(self.mel(wav.to(self.device).unsqueeze(0)))[0]
             feats.append(pad_or_crop(db, self.num_frames, pad_value=floor_db()))
-        return self.normalizer.normalize(torch.stack(feats))
+        return self.classifier_input(torch.stack(feats))
 
     def features_from_files(self, paths):
         """Normalised classifier input of audio files (any sample rate; resampled).
@@ -415,7 +445,7 @@ class SampleEvaluator:
                 cache_path=os.path.join(os.path.dirname(manifests[split]), f"features_{split}.pt"),
                 progress=False,
             )
-            x = self.normalizer.normalize(feats["mel_db"].to(self.device))
+            x = self.classifier_input(feats["mel_db"].to(self.device))
             pred = self.predict(x)
             reference[split] = {k: pred[k] for k in ("digit_probs", "embedding")}
         return reference

@@ -76,6 +76,35 @@ def test_debug_run_writes_a_loadable_classifier(classifier):
     assert "epoch: 2" in log and "test digit_acc" in log
 
 
+def test_level_normalised_run_scores_any_level_alike(classifier, tmp_path):
+    """--level_range_db 80 (what gpu_sc09_run.sh trains): the normaliser is fitted on the
+    level-normalised features, the evaluator applies them too, and a clip scores the same at
+    its recorded level and peak-normalised. (Reuses the fixture's cached features.)"""
+    import torch
+
+    from audiodiff.audio import read_audio
+    from audiodiff.data.waveforms import peak_normalize
+    from audiodiff.metrics import SampleEvaluator
+
+    out = tmp_path / "level"
+    flags = ["--prepare_folder", classifier / "prepared", "--skip_prep", "true"]
+    flags += ["--level_range_db", "80", "--debug_epochs", "1"]
+    main = runpy.run_path(os.path.join(RECIPE, "train.py"))["main"]  # (no interpreter start-up)
+    main(
+        [os.path.join(RECIPE, "hparams", "train.yaml"), "--debug", "--debug_persistently"]
+        + [str(a) for a in ["--output_folder", out, *TINY, *flags]]
+    )
+    evaluator = SampleEvaluator.from_experiment(out, device="cpu")
+    assert evaluator.level_range_db == 80.0
+    assert -80.0 < float(evaluator.normalizer.low_db) < float(evaluator.normalizer.high_db) <= 0.0
+    wavs = [read_audio(os.path.join(FSDD, f"{d}_theo_0.wav"), sample_rate=16000)[0] for d in (4, 8)]
+    peak = [peak_normalize(w[None], level=0.9)[0] for w in wavs]  # theo: +26 dB
+    a = evaluator.predict(evaluator.features_from_waveforms(wavs))
+    b = evaluator.predict(evaluator.features_from_waveforms(peak))
+    torch.testing.assert_close(a["speaker_probs"], b["speaker_probs"], rtol=0, atol=1e-4)
+    torch.testing.assert_close(a["digit_probs"], b["digit_probs"], rtol=0, atol=1e-4)
+
+
 def test_evaluate_samples_tool(classifier, tmp_path, capsys):
     samples = tmp_path / "samples"
     (samples / "wav").mkdir(parents=True)

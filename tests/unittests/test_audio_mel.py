@@ -10,6 +10,7 @@ from audiodiff.audio.mel import (
     floor_db,
     mel_filterbank,
     pad_or_crop,
+    relative_db,
 )
 
 
@@ -87,3 +88,25 @@ def test_pad_or_crop():
     assert bool((padded[..., 3:] == -100.0).all())
     torch.testing.assert_close(pad_or_crop(x, 2, -1.0), x[..., :2])
     torch.testing.assert_close(pad_or_crop(x, 3, -1.0), x)
+
+
+def test_relative_db_does_not_depend_on_the_gain():
+    """A clip 20 dB quieter gives the same level-normalised features; the raw ones differ."""
+    torch.manual_seed(0)
+    t = torch.arange(8000) / 16000
+    wav = torch.sin(2 * math.pi * 440 * t) * torch.linspace(1, 0, 8000) + 0.01 * torch.randn(8000)
+    wav = torch.cat([0.9 * wav, torch.zeros(8000)])  # speech, then digital silence
+    loud = amplitude_to_db(MelSpectrogram()(torch.stack([wav, 0.1 * wav])))
+    assert (loud[0] - loud[1]).abs().max() > 19.0  # (the raw dB features: 20 dB apart)
+    level = relative_db(loud, range_db=80.0)
+    torch.testing.assert_close(level[0], level[1], rtol=0, atol=1e-3)
+    assert float(level.amax()) == 0.0 and float(level.amin()) == -80.0
+    # silence (the amplitude floor) sits at the bottom of the range in both
+    assert bool((level[:, :, -5:] == -80.0).all())
+
+
+def test_relative_db_is_per_example_and_checks_its_range():
+    db = torch.tensor([[[0.0, -10.0]], [[-40.0, -45.0]]])
+    torch.testing.assert_close(relative_db(db, 8.0), torch.tensor([[[0.0, -8.0]], [[0.0, -5.0]]]))
+    with pytest.raises(ValueError, match="range_db must be positive"):
+        relative_db(db, 0.0)

@@ -258,3 +258,50 @@ def test_best_checkpoint_is_loaded_unless_one_is_named(tmp_path, classifier_fold
     assert float(named.normalizer.low_db) == -90.0
     with pytest.raises(EvaluationError, match="no checkpoint nowhere"):
         SampleEvaluator.from_experiment(exp, device="cpu", checkpoint="nowhere")
+
+
+def test_level_normalised_classifier_scores_any_level_alike(tmp_path, classifier_folder):
+    """With ``level_range_db`` in its hparams, the evaluator gives the same features and
+    predictions for real clips at their recorded level and peak-normalised to 0.9 (as the SC09
+    recipe prepares them); without it, the features differ (FSDD levels differ by ~20 dB)."""
+    from audiodiff.audio import read_audio, write_audio
+    from audiodiff.data.waveforms import peak_normalize
+
+    level = tmp_path / "level"
+    shutil.copytree(classifier_folder, level)
+    (level / REFERENCE_FILE).unlink(missing_ok=True)
+    with open(level / "hyperparams.yaml", "a") as f:
+        f.write("level_range_db: 80.0\n")
+    paths = [e["wav"] for e in fsdd_entries([0]).values()][::4]
+    recorded = [read_audio(p, sample_rate=16000)[0] for p in paths]
+    peak = [peak_normalize(w[None], level=0.9)[0] for w in recorded]
+    quiet = [0.25 * w for w in recorded]  # -12 dB
+    assert min(float(p.abs().max() / r.abs().max()) for p, r in zip(peak, recorded)) > 1.1
+
+    evaluator = SampleEvaluator.from_experiment(level, device="cpu")
+    assert evaluator.level_range_db == 80.0
+    a = evaluator.features_from_waveforms(recorded)
+    pa = evaluator.predict(a)
+    for other in (peak, quiet):
+        b = evaluator.features_from_waveforms(other)
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-3)
+        pb = evaluator.predict(b)
+        torch.testing.assert_close(pa["speaker_probs"], pb["speaker_probs"], rtol=0, atol=1e-4)
+        assert evaluator.speaker_shares(pa) == evaluator.speaker_shares(pb)
+    # the real test split peak-normalised, scored against its reference at the recorded level
+    entries = fsdd_entries([0])
+    samples = tmp_path / "peak" / "wav"
+    samples.mkdir(parents=True)
+    for i, entry in enumerate(entries.values()):
+        wav = peak_normalize(read_audio(entry["wav"], sample_rate=16000)[0][None], level=0.9)
+        spk = SPEAKERS.index(entry["speaker"])
+        write_audio(samples / f"digit{entry['digit']}_spk{spk}_{i:03d}.wav", wav[0], 16000)
+    result = evaluator.evaluate_folder(samples.parent)
+    assert result["fid"] == pytest.approx(0.0, abs=1e-3)
+    assert "level_range_db" in torch.load(level / REFERENCE_FILE, weights_only=False)["key"]
+
+    plain = SampleEvaluator.from_experiment(classifier_folder, device="cpu")
+    assert plain.level_range_db is None
+    for other in (peak, quiet):
+        gap = plain.features_from_waveforms(recorded) - plain.features_from_waveforms(other)
+        assert float(gap.abs().max()) > 0.1

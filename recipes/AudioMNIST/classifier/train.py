@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
 
+from audiodiff.audio import relative_db
 from audiodiff.data import (
     BUNDLED_FSDD,
     DataFolderError,
@@ -73,7 +74,7 @@ class ClassifierBrain(sb.Brain):
         mel_db = batch["mel_db"].to(self.device)
         if stage == sb.Stage.TRAIN:
             mel_db = self.augment(mel_db)
-        x = self.modules.normalizer.normalize(mel_db)
+        x = self.modules.normalizer.normalize(level_normalize(mel_db, hp.level_range_db))
         if stage == sb.Stage.TRAIN:
             x = spec_augment(
                 x,
@@ -172,6 +173,12 @@ class ClassifierBrain(sb.Brain):
         logger.info(f"Test accuracy: {json.dumps(result)}")
 
 
+def level_normalize(mel_db, level_range_db):
+    """``relative_db`` of the features with ``level_range_db`` set, else them unchanged (the
+    same step ``SampleEvaluator.classifier_input`` takes)."""
+    return mel_db if level_range_db is None else relative_db(mel_db, level_range_db)
+
+
 def prepare_manifests(hparams):
     """Run the dataset's prepare function; returns its dict of manifest paths."""
     dataset, data_folder = hparams["dataset"], hparams["data_folder"]
@@ -246,7 +253,11 @@ def main(argv):
     )
     datasets = main_process_first(dataio_prep, hparams, manifests, speakers)  # feature caches
     if not hparams["normalizer"].is_fitted:
-        hparams["normalizer"].fit(datasets["train"].datasets["mel_db"])
+        level_range = hparams["level_range_db"]
+        train_db = level_normalize(datasets["train"].datasets["mel_db"], level_range)
+        # (with level normalisation, -level_range_db is the floor: padding and silence)
+        floor = None if level_range is None else -float(level_range)
+        hparams["normalizer"].fit(train_db, floor=floor)
     label_names = {"digit": [str(d) for d in range(hparams["num_digits"])], "speaker": speakers}
     if if_main_process():
         with open(os.path.join(hparams["output_folder"], "labels.json"), "w") as f:
