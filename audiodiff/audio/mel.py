@@ -225,8 +225,9 @@ def relative_db(db, range_db=80.0):
     ---------
     db : torch.Tensor
         [batch, ...] dB values (e.g. [batch, n_mels, frames] from ``amplitude_to_db``).
-    range_db : float
-        Values more than this many dB below the example's maximum are set to ``-range_db``.
+    range_db : float or None
+        Values more than this many dB below the example's maximum are set to ``-range_db``;
+        None: ``db`` unchanged (no level normalisation, the classifier's default).
 
     Returns
     -------
@@ -239,7 +240,11 @@ def relative_db(db, range_db=80.0):
     >>> relative_db(db)
     tensor([[-80., -35.,   0.],
             [-80., -35.,   0.]])
+    >>> relative_db(db, None) is db
+    True
     """
+    if range_db is None:
+        return db
     if range_db <= 0:
         raise ValueError(f"range_db must be positive, got {range_db}")
     peak = db.flatten(1).amax(dim=1).reshape(-1, *([1] * (db.dim() - 1)))

@@ -359,9 +359,7 @@ class SampleEvaluator:
         torch.Tensor
             [N, n_mels, frames] normalised features.
         """
-        if self.level_range_db is not None:
-            mel_db = relative_db(mel_db, self.level_range_db)
-        return self.normalizer.normalize(mel_db)
+        return self.normalizer.normalize(relative_db(mel_db, self.level_range_db))
 
     @torch.no_grad()
     def features_from_waveforms(self, wavs):

@@ -74,7 +74,7 @@ class ClassifierBrain(sb.Brain):
         mel_db = batch["mel_db"].to(self.device)
         if stage == sb.Stage.TRAIN:
             mel_db = self.augment(mel_db)
-        x = self.modules.normalizer.normalize(level_normalize(mel_db, hp.level_range_db))
+        x = self.modules.normalizer.normalize(relative_db(mel_db, hp.level_range_db))
         if stage == sb.Stage.TRAIN:
             x = spec_augment(
                 x,
@@ -173,12 +173,6 @@ class ClassifierBrain(sb.Brain):
         logger.info(f"Test accuracy: {json.dumps(result)}")
 
 
-def level_normalize(mel_db, level_range_db):
-    """``relative_db`` of the features with ``level_range_db`` set, else them unchanged (the
-    same step ``SampleEvaluator.classifier_input`` takes)."""
-    return mel_db if level_range_db is None else relative_db(mel_db, level_range_db)
-
-
 def prepare_manifests(hparams):
     """Run the dataset's prepare function; returns its dict of manifest paths."""
     dataset, data_folder = hparams["dataset"], hparams["data_folder"]
@@ -254,7 +248,7 @@ def main(argv):
     datasets = main_process_first(dataio_prep, hparams, manifests, speakers)  # feature caches
     if not hparams["normalizer"].is_fitted:
         level_range = hparams["level_range_db"]
-        train_db = level_normalize(datasets["train"].datasets["mel_db"], level_range)
+        train_db = relative_db(datasets["train"].datasets["mel_db"], level_range)
         # (with level normalisation, -level_range_db is the floor: padding and silence)
         floor = None if level_range is None else -float(level_range)
         hparams["normalizer"].fit(train_db, floor=floor)
