@@ -112,15 +112,23 @@ else
   echo "no time left for the 200-step chain ($(left) s)" >> "$out/summary.txt"
 fi
 
-# SC09_SAMPLERS="ddim:50 dpm_solver:30": also 20 per digit with each sampler:steps
+# SC09_SAMPLERS="ddim:50 dpm_solver:20 dpm_solver:20:auto": also 20 per digit with each
+# sampler:steps[:start] (start: --data_variance auto | none | a number; default the
+# experiment's sample_data_variance), scored with the waveform figures too. The ODE samplers
+# keep a mismatched start (tests/unittests/test_sampler_start.py): dpm_solver:20:auto is the
+# matched-start candidate against the babble.
 for spec in ${SC09_SAMPLERS:-}; do
-  name=${spec%%:*}; steps=${spec##*:}
+  IFS=: read -r name steps start <<< "$spec"
+  tag=${name}_${steps}${start:+_$start}
   [ "$(left)" -gt 40 ] || { echo "no time left for $spec" >> "$out/summary.txt"; break; }
   (cd recipes/SC09/diffwave && timeout $(( $(left) - 20 )) python generate.py "$exp" --num 20 \
     --sampler "$name" --steps "$steps" --guidance_scale "$guidance" --batch_size 300 \
-    --out "$exp/eval_${name}_$steps" 2>>"$log/generate_stderr.log") >> "$out/summary.txt"
-  echo "score $name $steps steps (200 samples):" >> "$out/summary.txt"
-  score_samples "$exp/eval_${name}_$steps" "$log/score_${name}_$steps.json" >> "$out/summary.txt"
+    ${start:+--data_variance "$start"} --out "$exp/eval_$tag" 2>>"$log/generate_stderr.log") \
+    >> "$out/summary.txt"
+  echo "score $name $steps steps${start:+, start $start} (200 samples):" >> "$out/summary.txt"
+  score_samples "$exp/eval_$tag" "$log/score_$tag.json" >> "$out/summary.txt"
+  echo "waveform figures, $name $steps steps${start:+, start $start}:" >> "$out/summary.txt"
+  waveform_figures "$exp/eval_$tag" "$log/waveform_$tag.json"
 done
 
 # SC09_GUIDANCE2: also 30 per digit at a second guidance scale (how guidance trades off)

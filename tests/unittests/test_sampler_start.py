@@ -85,6 +85,21 @@ def test_unit_start_of_the_fast_schedule_adds_speech_where_the_marginal_start_do
     assert abs(chain - P_SPEECH) < 0.03, chain
 
 
+def test_dpm_solver_from_the_matched_start_keeps_silence_where_the_unit_start_babbles():
+    """DPM-Solver++ integrates the probability-flow ODE: deterministic, it keeps whatever the
+    start gets wrong. On the SC09 chain (alpha_bar_T = 0.132) a unit start has more variance
+    than silence has there (0.868), the exact denoiser reads every block as "speech" and the
+    20-step ODE makes most of them speech (babble); from the marginal's std it gives the
+    data's 10%. (DDPM's 200 ancestral steps re-draw noise and correct the start: see above.)"""
+    schedule = make_schedule("linear", 200)
+    v = P_SPEECH * S2
+    start = marginal_start_std(start_alpha_bar("dpm_solver", schedule), v)
+    matched = speech_block_fraction("dpm_solver", start, steps=20)
+    unit = speech_block_fraction("dpm_solver", 1.0, steps=20)
+    assert abs(matched - P_SPEECH) < 0.04, matched
+    assert unit > 4 * P_SPEECH, unit
+
+
 def test_start_alpha_bar_of_each_sampler():
     schedule = make_schedule("linear", 200)
     gamma = math.prod(1 - b for b in (1e-4, 1e-3, 1e-2, 5e-2, 0.2, 0.5))
