@@ -20,7 +20,9 @@
 #   .gpu_data/vocoder/LJSpeech-1.1); --quick: toy sizes on the bundled clips (a smoke run).
 # Environment: CPU_VOC_STEPS (800), CPU_VOC_JOBS (2), CPU_VOC_CLIP_SECONDS (2.0),
 #   CPU_VOC_CLIPS50 (3), CPU_VOC_SIZE (backbone and crop flags), CPU_VOC_HELD_OUT (20),
-#   CPU_VOC_ABLATION (1: also SpecGrad with its |M| floored at 0.1, "specgrad_floor01"; 0: not).
+#   CPU_VOC_ABLATION (1: also SpecGrad with its |M| floored at 0.1, "specgrad_floor01"; 0: not),
+#   CPU_VOC_NAMES (the runs, e.g. "diffwave priorgrad specgrad specgrad_precond": NAME_precond is
+#   NAME with --prior_precondition true, the network in the prior's whitened domain).
 set -uo pipefail
 out=${1:?output folder}; shift
 data=${LJSPEECH_DIR:-.gpu_data/vocoder/LJSpeech-1.1}
@@ -45,9 +47,11 @@ case $data in /*) ;; *) data=$repo/$data ;; esac
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 names="diffwave priorgrad specgrad"
 [ "${CPU_VOC_ABLATION:-1}" = 1 ] && names="$names specgrad_floor01"
+names=${CPU_VOC_NAMES:-$names}  # any of the names below
 extra_flags() {  # the YAML and the extra flags of a run name
   case $1 in
     specgrad_floor01) echo "specgrad --specgrad_floor 0.1" ;;
+    *_precond) echo "${1%_precond} --prior_precondition true" ;;
     *) echo "$1" ;;
   esac
 }

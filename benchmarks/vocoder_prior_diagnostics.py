@@ -75,7 +75,7 @@ def parse_args(argv):
 @torch.no_grad()
 def per_step_loss(vocoder, test, steps_t, num_crops, frames=32, start=100):
     """Whitened loss per t of the network and of the x0 = 0 predictor on test-clip crops."""
-    from audiodiff.training.vocoding import conditioning_mel
+    from audiodiff.training.vocoding import conditioning_mel, prior_parameterized
 
     hop = vocoder.mel.hop_length
     crops = [
@@ -88,11 +88,12 @@ def per_step_loss(vocoder, test, steps_t, num_crops, frames=32, start=100):
     noise = vocoder.prior.condition(mel_db)
     eps = noise.sample(x0, torch.Generator().manual_seed(0))
     cond = conditioning_mel(mel_db, vocoder.mel_offset_db, vocoder.mel_scale_db)
+    network = prior_parameterized(vocoder.model, noise, vocoder.prediction, vocoder.precondition)
     model, trivial = {}, {}
     for t in steps_t:
         ab = vocoder.schedule.alpha_bar[t]
         x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
-        out = vocoder.model(x_t, torch.full((len(x0),), t), mel=cond)
+        out = network(x_t, torch.full((len(x0),), t), mel=cond)
         model[t] = float(noise.whiten(out - eps).pow(2).mean())
         trivial[t] = float(noise.whiten(x_t / (1 - ab).sqrt() - eps).pow(2).mean())
     return {"model": model, "x0_zero": trivial, "crops": len(crops)}

@@ -48,6 +48,7 @@ from audiodiff.diffusion.priors import (
     PriorGradPrior,
     SpecGradPrior,
     StandardGaussianPrior,
+    whitened_model,
 )
 from audiodiff.diffusion.samplers import (
     SAMPLERS,
@@ -73,6 +74,7 @@ __all__ = [
     "SAMPLERS",
     "SpecGradPrior",
     "StandardGaussianPrior",
+    "whitened_model",
     "EpsDenoiser",
     "NoiseSchedule",
     "append_dims",

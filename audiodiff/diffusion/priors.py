@@ -118,6 +118,10 @@ class StandardGaussianPrior(nn.Module):
         """Standard Gaussian noise shaped like ``like`` (see ``randn_like``)."""
         return randn_like(like, generator)
 
+    def shape(self, white):
+        """The identity: L = I."""
+        return white
+
     def whiten(self, residual):
         """The identity: Sigma = I."""
         return residual
@@ -156,9 +160,13 @@ class DiagonalNoise:
         std = std[:, index].to(like.dtype)  # [batch, samples]
         return std.reshape(std.shape[0], *[1] * (like.ndim - 2), std.shape[-1])
 
+    def shape(self, white):
+        """L z = std * z."""
+        return self.std_like(white) * white
+
     def sample(self, like, generator=None):
         """std * z with z ~ N(0, I) shaped like ``like`` (PriorGrad, Algorithm 2)."""
-        return self.std_like(like) * randn_like(like, generator)
+        return self.shape(randn_like(like, generator))
 
     def whiten(self, residual):
         """Sigma^{-1/2} r = r / std (PriorGrad, Algorithm 1: the loss (eps - eps_hat) / std)."""
@@ -605,3 +613,43 @@ class SpecGradPrior(nn.Module):
             f"{self.lifter_order}, floor={self.floor}, gain_quantile={self.gain_quantile}, "
             f"dip_floor={self.dip_floor}, gain_ref={float(self.gain_ref):.4g}"
         )
+
+
+def whitened_model(model, noise):
+    """The network in the prior's whitened domain: eps_hat(x_t) = L model(L^{-1} x_t, t).
+
+    A preconditioning of the eps predictor, not a new process: the forward process, the
+    whitened loss and every sampler stay as they are. The network reads x_t through the
+    whitening (at large t nearly white noise of unit variance, whatever the envelope) and its
+    output is read as the white noise z, shaped by L (``noise.shape``). Then the loss
+    || L^{-1} (eps - eps_hat) ||^2 is about || z - model(..) ||^2: a network error costs the
+    same in every bin, where the plain parameterisation divides it by the prior's gain (up to
+    100x in SpecGrad's quietest bins, whose |M| sits at the floor). The envelope comes from
+    the prior, so the network is left the flat-envelope excitation W x0 to model. For N(0, I)
+    it is the identity; for PriorGrad it divides by and multiplies with the per-frame std.
+
+    Arguments
+    ---------
+    model : callable
+        ``model(x, t, **cond)`` predicting the white noise z (same shape as x).
+    noise : object
+        A conditioned noise distribution with ``whiten`` and ``shape`` (``prior.condition``).
+
+    Returns
+    -------
+    callable
+        ``denoiser(x_t, t, **cond)`` predicting eps.
+
+    Example
+    -------
+    >>> noise = DiagonalNoise(torch.tensor([[2.0, 4.0]]), hop_length=2)
+    >>> denoiser = whitened_model(lambda x, t: x, noise)   # a network that copies its input
+    >>> x_t = torch.ones(1, 1, 4)
+    >>> torch.equal(denoiser(x_t, torch.tensor([0])), x_t)   # L L^{-1} x = x
+    True
+    """
+
+    def denoiser(x_t, t, **cond):
+        return noise.shape(model(noise.whiten(x_t), t, **cond))
+
+    return denoiser

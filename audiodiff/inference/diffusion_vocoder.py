@@ -108,6 +108,9 @@ class DiffusionVocoder(Vocoder):
         Noise levels of the fast sampler ("diffwave6", "wg6").
     prediction : str
         What the network predicts.
+    precondition : bool
+        The network works in the prior's whitened domain (the experiment's
+        ``prior_precondition``).
     compile : bool
         Run the network through ``torch.compile(mode="reduce-overhead")`` (CUDA graphs; the
         first call per input length compiles).
@@ -135,6 +138,7 @@ class DiffusionVocoder(Vocoder):
         steps=None,
         fast_schedule="diffwave6",
         prediction="eps",
+        precondition=False,
         compile=False,
         seed=0,
     ):
@@ -149,6 +153,7 @@ class DiffusionVocoder(Vocoder):
         self.steps = steps
         self.fast_schedule = fast_schedule
         self.prediction = prediction
+        self.precondition = bool(precondition)
         self.seed = seed
         # not a submodule (its parameters are the model's): kept out of state_dict and .to()
         compiled = torch.compile(self.model, mode="reduce-overhead") if compile else None
@@ -229,6 +234,7 @@ class DiffusionVocoder(Vocoder):
             steps=hparams.get("sample_steps"),
             fast_schedule=hparams.get("fast_schedule", "diffwave6"),
             prediction=hparams.get("prediction", "eps"),
+            precondition=hparams.get("prior_precondition", False),
         )
         options.update(kwargs)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -349,6 +355,7 @@ class DiffusionVocoder(Vocoder):
             steps=steps,
             fast_schedule=self.fast_schedule,
             prediction=self.prediction,
+            precondition=self.precondition,
             generator=generator,
             autocast_dtype=torch.bfloat16 if device.type == "cuda" else None,
             progress=progress,

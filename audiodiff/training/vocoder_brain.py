@@ -15,7 +15,7 @@ import torch
 from audiodiff.audio import amplitude_to_db, plot_spectrograms, write_audio
 from audiodiff.diffusion import diffusion_loss
 from audiodiff.training.brain import DiffusionBrain
-from audiodiff.training.vocoding import conditioning_mel, vocode_mel
+from audiodiff.training.vocoding import conditioning_mel, prior_parameterized, vocode_mel
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +27,9 @@ class VocoderBrain(DiffusionBrain):
     ``audiodiff.diffusion.priors``, fitted before training) and optionally ``ema``. Hparams
     read, besides :class:`DiffusionBrain`'s: ``hop_length``, ``sample_rate``, ``mel`` (the
     transform, for metrics and plots), ``mel_offset_db``, ``mel_scale_db``, ``sampler``,
-    ``sample_steps``, ``fast_schedule``, and ``eval_clips`` (a list of ``(id, wav, mel_db)``,
-    set by the recipe, vocoded at epoch ends).
+    ``sample_steps``, ``fast_schedule``, ``prior_precondition`` (optional: the network in
+    the prior's whitened domain, ``audiodiff.diffusion.whitened_model``) and ``eval_clips``
+    (a list of ``(id, wav, mel_db)``, set by the recipe, vocoded at epoch ends).
 
     Batches are dicts with ``wav`` [B, F * hop] and ``mel_db`` [B, n_mels, F]
     (``audiodiff.data.RandomSegments``).
@@ -39,13 +40,15 @@ class VocoderBrain(DiffusionBrain):
         hp = self.hparams
         wav = batch["wav"].to(self.device)
         mel_db = batch["mel_db"].to(self.device)
+        noise = self.modules.prior.condition(mel_db)
+        precondition = getattr(hp, "prior_precondition", False)
         return diffusion_loss(
-            self.modules.model,
+            prior_parameterized(self.modules.model, noise, hp.prediction, precondition),
             wav.unsqueeze(1),
             self.modules.schedule,
             prediction=hp.prediction,
             cond={"mel": conditioning_mel(mel_db, hp.mel_offset_db, hp.mel_scale_db)},
-            prior=self.modules.prior.condition(mel_db),
+            prior=noise,
         )
 
     @torch.no_grad()
@@ -70,6 +73,7 @@ class VocoderBrain(DiffusionBrain):
             steps=steps if steps is not None else hp.sample_steps,
             fast_schedule=hp.fast_schedule,
             prediction=hp.prediction,
+            precondition=getattr(hp, "prior_precondition", False),
             generator=generator,
             autocast_dtype=torch.bfloat16 if self.eval_precision == "bf16" else None,
         )

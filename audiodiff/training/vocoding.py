@@ -7,6 +7,7 @@ import contextlib
 import torch
 
 from audiodiff.diffusion.generate import sample_from_model
+from audiodiff.diffusion.priors import whitened_model
 from audiodiff.diffusion.samplers.fast_schedule import resolve_noise_levels
 
 
@@ -74,6 +75,28 @@ def choose_sampler(sampler, steps, fast_schedule="diffwave6"):
     return sampler, steps
 
 
+def prior_parameterized(model, noise, prediction="eps", precondition=False):
+    """The network as the sampler and the loss call it: itself, or (``precondition``) in the
+    conditioned prior's whitened domain (``whitened_model``, which needs eps prediction).
+
+    Example
+    -------
+    >>> from audiodiff.diffusion import StandardGaussianPrior
+    >>> net = lambda x, t: 2 * x
+    >>> prior_parameterized(net, StandardGaussianPrior()) is net
+    True
+    >>> prior_parameterized(net, StandardGaussianPrior(), "v", precondition=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: prior_precondition needs prediction: eps, got 'v'
+    """
+    if not precondition:
+        return model
+    if prediction != "eps":
+        raise ValueError(f"prior_precondition needs prediction: eps, got {prediction!r}")
+    return whitened_model(model, noise)
+
+
 @torch.no_grad()
 def vocode_mel(
     model,
@@ -88,6 +111,7 @@ def vocode_mel(
     steps=None,
     fast_schedule="diffwave6",
     prediction="eps",
+    precondition=False,
     generator=None,
     autocast_dtype=None,
     progress=False,
@@ -122,6 +146,8 @@ def vocode_mel(
         Noise levels of the fast sampler.
     prediction : str
         What the network predicts.
+    precondition : bool
+        The network works in the prior's whitened domain (``whitened_model``; eps only).
     generator : torch.Generator, optional
         On the sampling device.
     autocast_dtype : torch.dtype, optional
@@ -164,8 +190,9 @@ def vocode_mel(
         cond = {"mel": cond_mel}
     sampler, steps = choose_sampler(sampler, steps, fast_schedule)
     options = {"noise_levels": fast_schedule, "clamp": True} if sampler == "fast" else {}
+    noise = prior.condition(mel_db)
     x0 = sample_from_model(
-        model,
+        prior_parameterized(model, noise, prediction, precondition),
         schedule,
         (batch, 1, length),
         prediction=prediction,
@@ -175,7 +202,7 @@ def vocode_mel(
         autocast_dtype=autocast_dtype,
         progress=progress,
         cond=cond,
-        prior=prior.condition(mel_db),
+        prior=noise,
         sampler_options=options,
     )
     return x0[:, 0].float().clamp(-1.0, 1.0)

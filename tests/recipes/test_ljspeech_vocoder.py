@@ -103,12 +103,18 @@ def test_optimizer_step_limit_is_an_int():
     assert last == "error: --optimizer_step_limit expects an integer, got 'many'", last
 
 
-@pytest.mark.parametrize("vocoder", ["diffwave", "priorgrad"])
-def test_debug_run_writes_vocoded_clips(tmp_path, vocoder):
+@pytest.mark.parametrize(
+    "vocoder, flags",
+    [("diffwave", []), ("priorgrad", ["--prior_precondition", "true"])],
+    ids=["diffwave", "priorgrad_precondition"],
+)
+def test_debug_run_writes_vocoded_clips(tmp_path, vocoder, flags):
     out = tmp_path / "exp"
-    proc = train(vocoder, out)
+    proc = train(vocoder, out, *flags)
     assert proc.returncode == 0, proc.stderr[-3000:]
     check_run(out, 22050)
+    if flags:  # the experiment remembers the parameterisation its network was trained in
+        assert "prior_precondition: true" in (out / "hyperparams.yaml").read_text()
 
 
 def check_run(out, sample_rate):
@@ -142,6 +148,12 @@ def test_specgrad_run_and_from_hparams(experiment):
     assert vocoder.vocode(mel_db, steps=50).shape == out.shape  # the full chain
     assert vocoder.resynthesize(wav).shape == wav.shape
     assert vocoder.resynthesize(wav[:500], sample_rate=11025).shape == (1000,)
+    # the network in the prior's whitened domain: another function of the same weights
+    assert vocoder.precondition is False  # the experiment's prior_precondition
+    whitened = DiffusionVocoder.from_hparams(str(experiment), device="cpu", precondition=True)
+    pre = whitened(mel_db)
+    assert pre.shape == out.shape and bool(torch.isfinite(pre).all())
+    assert not torch.equal(pre, out)
 
 
 def test_a_mismatched_mel_gets_a_clear_error(experiment, fsdd_experiment):

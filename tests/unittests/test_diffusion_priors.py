@@ -17,6 +17,7 @@ from audiodiff.diffusion import (
     StandardGaussianPrior,
     diffusion_loss,
     make_schedule,
+    whitened_model,
 )
 
 SR, N_FFT, HOP = 22050, 1024, 256
@@ -359,3 +360,47 @@ def test_priors_save_and_load_their_statistics():
         )
     assert set(specgrad(speech).state_dict()) == {"gain_ref"}
     assert math.isfinite(float(specgrad(speech).gain_ref))
+
+
+# ---- the network in the whitened domain (whitened_model) ------------------------------------
+@pytest.mark.parametrize("kind", ["standard", "priorgrad", "specgrad"])
+def test_whitened_model_of_the_whitened_trivial_predictor_returns_the_noise(kind):
+    """With x0 = 0, x_t = sqrt(1 - a) eps: a network that returns its (whitened) input over
+    sqrt(1 - a) predicts z, and whitened_model turns that into eps = L z (exactly for the
+    diagonal priors; SpecGrad's G^+ M^-1 G inverts G^+ M G only approximately)."""
+    mel_db = speech_mel_db()  # [1, 80, frames]
+    if kind == "standard":
+        noise = StandardGaussianPrior().condition(mel_db)
+    elif kind == "priorgrad":
+        noise = PriorGradPrior(HOP).fit(mel_db).condition(mel_db)
+    else:
+        noise = specgrad(mel_db, floor=0.1).condition(mel_db)
+    like = torch.zeros(1, 1, mel_db.shape[-1] * HOP)
+    eps = noise.sample(like, torch.Generator().manual_seed(0))
+    a = torch.tensor(0.3)
+    x_t = (1 - a).sqrt() * eps
+    denoiser = whitened_model(lambda x, t: x / (1 - a).sqrt(), noise)
+    error = (denoiser(x_t, torch.tensor([10])) - eps).norm() / eps.norm()
+    assert float(error) < (0.25 if kind == "specgrad" else 1e-5), float(error)  # 0.19 measured
+
+
+def test_whitened_model_passes_conditions_and_changes_the_loss_weighting():
+    """The loss of a network that makes the same small error everywhere: in the plain
+    parameterisation the whitening divides it by the per-frame std (up to 1 / std_min), in the
+    whitened domain it costs the same everywhere."""
+    std = torch.tensor([[0.1, 1.0]])
+    noise = DiagonalNoise(std, hop_length=4)
+    eps = noise.sample(torch.zeros(1, 1, 8), torch.Generator().manual_seed(0))
+    seen = {}
+
+    def net(x, t, mel=None):
+        seen["mel"] = mel
+        return noise.whiten(eps) + 0.01  # the white noise z, off by 0.01
+
+    plain = lambda x, t, mel=None: eps + 0.01  # noqa: E731  (eps off by 0.01)
+    whitened_error = noise.whiten(whitened_model(net, noise)(eps, 0, mel="m") - eps)
+    plain_error = noise.whiten(plain(eps, 0) - eps)
+    assert seen["mel"] == "m"
+    torch.testing.assert_close(whitened_error, torch.full_like(eps, 0.01))
+    torch.testing.assert_close(plain_error[..., 1:2], torch.full((1, 1, 1), 0.1))  # frame 0
+    torch.testing.assert_close(plain_error[..., 4:], torch.full((1, 1, 4), 0.01))  # frame 1
