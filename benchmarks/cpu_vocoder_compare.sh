@@ -21,8 +21,9 @@
 # Environment: CPU_VOC_STEPS (800), CPU_VOC_JOBS (2), CPU_VOC_CLIP_SECONDS (2.0),
 #   CPU_VOC_CLIPS50 (3), CPU_VOC_SIZE (backbone and crop flags), CPU_VOC_HELD_OUT (20),
 #   CPU_VOC_ABLATION (1: also SpecGrad with its |M| floored at 0.1, "specgrad_floor01"; 0: not),
-#   CPU_VOC_NAMES (the runs, e.g. "diffwave priorgrad specgrad specgrad_precond": NAME_precond is
-#   NAME with --prior_precondition true, the network in the prior's whitened domain).
+#   CPU_VOC_NAMES (the runs, e.g. "diffwave priorgrad specgrad specgrad_precond"): YAML name,
+#   then optional parts _floor01 (--specgrad_floor 0.1), _precond (--prior_precondition true,
+#   the network in the prior's whitened domain), _v (--prediction v).
 set -uo pipefail
 out=${1:?output folder}; shift
 data=${LJSPEECH_DIR:-.gpu_data/vocoder/LJSpeech-1.1}
@@ -48,13 +49,7 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 names="diffwave priorgrad specgrad"
 [ "${CPU_VOC_ABLATION:-1}" = 1 ] && names="$names specgrad_floor01"
 names=${CPU_VOC_NAMES:-$names}  # any of the names below
-extra_flags() {  # the YAML and the extra flags of a run name
-  case $1 in
-    specgrad_floor01) echo "specgrad --specgrad_floor 0.1" ;;
-    *_precond) echo "${1%_precond} --prior_precondition true" ;;
-    *) echo "$1" ;;
-  esac
-}
+. "$repo/benchmarks/vocoder_run_names.sh"  # vocoder_run_flags NAME -> YAML FLAGS
 flags="--data_folder $data --held_out_last $held_out --optimizer_step_limit $steps
   --number_of_epochs 100000 --sample_every 100000 --ckpt_every 100000 --noprogressbar $size"
 { echo "device: CPU, $(nproc) cores (shared: load average $(cut -d' ' -f1-3 /proc/loadavg)),"\
@@ -69,7 +64,7 @@ train_one() {
   # finished = its last epoch vocoded the validation clips (only the last one does)
   if ls "$exp"/save/CKPT+* > /dev/null 2>&1 && grep -q "vocoded clips" "$exp/train_log.txt" 2>/dev/null
   then echo "train $name: kept (finished before)" >> "$out/run.txt"; return 0; fi
-  local yaml extra; read -r yaml extra <<< "$(extra_flags "$name")"
+  local yaml extra; read -r yaml extra <<< "$(vocoder_run_flags "$name")"
   (cd recipes/LJSpeech/vocoder && python train.py "hparams/$yaml.yaml" $flags $extra \
     --output_folder "$exp" > "$out/train_$name.log" 2>&1)
   echo "train $name rc=$? wall=$(( $(date +%s) - t )) s" >> "$out/run.txt"

@@ -29,7 +29,8 @@ mkdir -p "$out"; out=$(cd "$out" && pwd); repo=$(pwd)
 data=${VOC_DATA:-$repo/.gpu_data/vocoder/LJSpeech-1.1}
 work=$repo/results/gpu_vocoder; log=$work/logs
 rm -rf "$work"; mkdir -p "$log"
-names=${VOC_NAMES:-"diffwave priorgrad specgrad"}  # VOC_NAMES: a subset (a rerun of one)
+names=${VOC_NAMES:-"diffwave priorgrad specgrad"}  # VOC_NAMES: a subset, or variants such as
+# priorgrad_precond (benchmarks/vocoder_run_names.sh)
 
 size=${VOC_SIZE:-}                                   # default: the YAMLs' DiffWave BASE
 train_hp=${VOC_TRAIN:-"--batch_size 32 --lr 0.0004"}
@@ -52,11 +53,13 @@ t0=$(date +%s)
 # epoch then validates, vocodes 4 clips and saves; intra-epoch checkpoints every minute guard
 # against the timeout
 train_limit=$(python -c "print(int($minutes * 60 + ${VOC_TRAIN_MARGIN:-120}))")
+. benchmarks/vocoder_run_names.sh  # vocoder_run_flags NAME -> YAML FLAGS (e.g. priorgrad_precond)
 train_one() {  # $1 = name; a crash before any checkpoint (within 150 s) is retried once with
   # the plain-PyTorch dilated convolutions, for the minutes left (the summary says so)
-  local name=$1 t=$(date +%s) rc
-  (cd recipes/LJSpeech/vocoder && timeout "$train_limit" python train.py "hparams/$name.yaml" \
-    $flags --max_train_minutes "$minutes" --output_folder "$work/$name" \
+  local name=$1 t=$(date +%s) rc yaml extra
+  read -r yaml extra <<< "$(vocoder_run_flags "$name")"
+  (cd recipes/LJSpeech/vocoder && timeout "$train_limit" python train.py "hparams/$yaml.yaml" \
+    $flags $extra --max_train_minutes "$minutes" --output_folder "$work/$name" \
     > "$log/train_$name.log" 2>&1)
   rc=$?
   if [ $rc -ne 0 ] && ! ls "$work/$name"/save/CKPT+* > /dev/null 2>&1 \
@@ -64,8 +67,8 @@ train_one() {  # $1 = name; a crash before any checkpoint (within 150 s) is retr
     local m; m=$(python -c "print(round(max(0.5, $minutes - ($(date +%s) - $t) / 60), 2))")
     echo "train $name failed (rc=$rc): retried with --dilated_kernel torch for $m min" \
       >> "$out/summary.txt"
-    (cd recipes/LJSpeech/vocoder && timeout "$train_limit" python train.py "hparams/$name.yaml" \
-      $flags --dilated_kernel torch --max_train_minutes "$m" --output_folder "$work/$name" \
+    (cd recipes/LJSpeech/vocoder && timeout "$train_limit" python train.py "hparams/$yaml.yaml" \
+      $flags $extra --dilated_kernel torch --max_train_minutes "$m" --output_folder "$work/$name" \
       >> "$log/train_$name.log" 2>&1)
     rc=$?
   fi
