@@ -4,6 +4,8 @@
 - ``DiffusionVocoder``: a trained mel vocoder (recipes/LJSpeech/vocoder) as an
   ``audiodiff.audio.Vocoder``; ``load_vocoder(folder, mel_settings)`` loads and checks one for
   a recipe's ``--vocoder DIR``, ``resolve_vocoder(hparams)`` does it for a loaded YAML.
+- ``Recognizer``: a trained CTC character recogniser (recipes/speechocean762/asr):
+  ``transcribe(wavs, sample_rate)``, ``error_rates(wavs, texts, sample_rate)`` (CER / WER).
 """
 
 from audiodiff.inference.diffusion_vocoder import (
@@ -13,6 +15,7 @@ from audiodiff.inference.diffusion_vocoder import (
     mel_settings_mismatch,
     resolve_vocoder,
 )
+from audiodiff.inference.recognizer import Recognizer, RecognizerInputError
 from audiodiff.inference.spectrogram_generator import SpectrogramGenerator
 from audiodiff.inference.style import (
     ClapAudioEncoder,
@@ -26,6 +29,8 @@ from audiodiff.inference.waveform_generator import WaveformGenerator
 __all__ = [
     "ClapAudioEncoder",
     "DiffusionVocoder",
+    "Recognizer",
+    "RecognizerInputError",
     "SpeakerEncoder",
     "SpectrogramGenerator",
     "StyleEncoder",

@@ -19,6 +19,8 @@
   ``evaluate_spectrograms`` runs them all beside held-out and shuffled-frame controls).
 - Waveform figures without a classifier (``audiodiff.metrics.waveform_quality``): RMS profile
   and tail level, a spectral line's excess over its neighbours, clicks per clip.
+- Intelligibility (``audiodiff.metrics.intelligibility``): ``error_rates(hyps, refs)`` (CER and
+  WER), ``character_error_rate``, ``word_error_rate``.
 - Speed (``measure_speed``, ``Timer``): real-time factor and throughput, CUDA-synchronised.
 """
 
@@ -31,6 +33,11 @@ from audiodiff.metrics.generative import (
     label_accuracy,
     modified_inception_score,
     ndb_score,
+)
+from audiodiff.metrics.intelligibility import (
+    character_error_rate,
+    error_rates,
+    word_error_rate,
 )
 from audiodiff.metrics.speaker import (
     closest_speaker,
@@ -75,9 +82,11 @@ __all__ = [
     "Timer",
     "align_lengths",
     "am_score",
+    "character_error_rate",
     "click_rate",
     "closest_speaker",
     "equal_error_rate",
+    "error_rates",
     "evaluate_spectrograms",
     "frame_frechet_distance",
     "frechet_distance",
@@ -108,4 +117,5 @@ __all__ = [
     "trial_scores",
     "verification_report",
     "vocoder_metrics",
+    "word_error_rate",
 ]

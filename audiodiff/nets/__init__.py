@@ -13,6 +13,8 @@
   ``LengthPredictor``, ``SentenceEncoder`` / ``LocalSentenceEmbedder``, ``MelContentEncoder``
   (voice conversion), ``SpeakerTable``, ``ReferenceEncoder``, ``EmbeddingAdapter``,
   ``TTSDecoder`` (U-Net with per-condition dropout for guidance).
+- ``CTCRecognizer`` (+ ``CharacterVocabulary``): a small CTC character recogniser over
+  log-mels (intelligibility scores).
 - Building blocks: ``TimestepEmbedding``, ``LabelEmbedding``, ``sinusoidal_embedding``,
   ``SelfAttention2d``, ``CrossAttention2d``, ``ResBlock``, ``Downsample``, ``Upsample``.
 """
@@ -28,6 +30,8 @@ from audiodiff.nets.autoencoder import SpectrogramAutoencoder
 from audiodiff.nets.blocks import Downsample, ResBlock, Upsample, group_norm
 from audiodiff.nets.classifier import SpectrogramClassifier, spec_augment
 from audiodiff.nets.content_encoder import MelContentEncoder, masked_instance_norm, random_mel_warp
+from audiodiff.nets.ctc_characters import CharacterVocabulary, normalize_transcript
+from audiodiff.nets.ctc_recognizer import CTCRecognizer
 from audiodiff.nets.diffwave import DiffWave
 from audiodiff.nets.duration import (
     DurationPredictor,
@@ -59,6 +63,8 @@ from audiodiff.nets.waveform_conditioning import (
 
 __all__ = [
     "ArpabetTokenizer",
+    "CTCRecognizer",
+    "CharacterVocabulary",
     "CrossAttention2d",
     "DiffWave",
     "DiffusionTTS",
@@ -98,6 +104,7 @@ __all__ = [
     "load_tokenizer",
     "masked_instance_norm",
     "monotonic_alignment_search",
+    "normalize_transcript",
     "random_mel_warp",
     "sinusoidal_embedding",
     "spec_augment",

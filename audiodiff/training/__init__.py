@@ -15,6 +15,7 @@ from audiodiff.training.conditioning import (
     labels_from_prior,
     prior_probabilities,
 )
+from audiodiff.training.lr_schedule import training_progress, warmup_cosine
 from audiodiff.training.samples import (
     label_grid,
     labels_to_tensors,
@@ -33,6 +34,7 @@ __all__ = [
     "TrainingBudgetMixin",
     "TrainingClock",
     "set_aside_incomplete_checkpoints",
+    "warmup_cosine",
     "TTSBrain",
     "TTSDataset",
     "TTSInputError",
@@ -47,6 +49,7 @@ __all__ = [
     "parse_sample_name",
     "sample_name",
     "synthesize_batch",
+    "training_progress",
     "tts_sample_name",
     "write_sample_folder",
     "write_tts_samples",

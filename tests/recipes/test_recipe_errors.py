@@ -26,6 +26,7 @@ RECIPES = {
     "spectrogram_ddpm": ("LJSpeech/spectrogram_ddpm", "hparams/train.yaml"),
     "tts": ("FSDD/tts", "hparams/phoneme.yaml"),
     "speaker_encoder": ("speechocean762/speaker_encoder", "hparams/ecapa.yaml"),
+    "asr": ("speechocean762/asr", "hparams/ctc.yaml"),
 }
 
 

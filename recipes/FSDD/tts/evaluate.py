@@ -14,12 +14,18 @@ utterance's transcript is synthesised with another utterance of its speaker as t
 reference; with ``--speaker_encoder`` (the project's speaker encoder) the cosine of the
 embeddings of output and reference is reported beside real same-speaker and
 different-speaker pairs, and how often the closest held-out speaker (enrolment: the mean
-embedding of its real utterances) is the reference's.
+embedding of its real utterances) is the reference's. With ``--asr`` (a recogniser trained by
+``recipes/speechocean762/asr``) the intelligibility: greedy CTC CER / WER of the generated
+utterances against their transcripts, and, as references, of the real held-out recordings of
+the same transcripts and of their round trip through the TTS front-end and its vocoder
+(Griffin-Lim unless the experiment has a trained vocoder: the floor any mel-domain TTS with
+that vocoder can reach).
 
 Usage
 -----
 python evaluate.py EXP --classifier CLS --out EXP/eval --scales 1 2 3 4
 python evaluate.py EXP --held_out --speaker_encoder ENCODER_DIR --out EXP/eval_held_out
+python evaluate.py EXP --held_out --asr ASR_DIR --out EXP/eval_held_out   # + CER / WER
 
 Writes ``results.json`` (every number), ``summary.txt`` (a table), the default-scale samples
 (``<name>/wav/*.wav`` named by text and speaker + ``spectrograms.png``).
@@ -70,6 +76,9 @@ def parse_args(argv):
         "--speaker_encoder_kind",
         default="speaker",
         help="speaker (the project's), clap, or module:callable",
+    )
+    parser.add_argument(
+        "--asr", help="recogniser folder (recipes/speechocean762/asr): held-out CER / WER"
     )
     parser.add_argument("--max_held_out", type=int, default=60, help="held-out requests")
     parser.add_argument("--batch_size", type=int, default=128)
@@ -214,6 +223,8 @@ def held_out_requests(tts, entries, limit, seed=0):
                         "text": text if tts.route != "spectrogram" else utt,
                         "speaker": speaker,
                         "reference": ref_id,
+                        "utterance": utt,
+                        "transcript": text,
                     },
                 )
             )
@@ -255,6 +266,50 @@ def speaker_scores(encoder, tts, wavs, infos, by_speaker):
     }
 
 
+def asr_scores(recognizer, wavs, infos, sample_rate):
+    """Greedy CTC CER / WER of ``wavs`` against the requests' transcripts (+ hypotheses)."""
+    rates = recognizer.error_rates(wavs, [i["transcript"] for i in infos], sample_rate)
+    return {k: rates[k] for k in ("cer", "wer", "n", "chars", "words", "hypotheses")}
+
+
+@torch.no_grad()
+def intelligibility_references(recognizer, tts, infos, by_speaker):
+    """CER / WER of the real held-out recordings of the requested transcripts, and of their
+    round trip through the TTS front-end and vocoder (wav -> dB mel -> ``tts.vocoder``):
+    name -> scores."""
+    from audiodiff.audio import read_audio
+
+    lookup = {u: e for pairs in by_speaker.values() for u, e in pairs}
+    real = [read_audio(entry_wav(tts, lookup[i["utterance"]]), tts.sample_rate)[0] for i in infos]
+    vocoder = tts.vocoder
+    round_trip = [
+        vocoder(tts.mel_db(wav).to(tts.device)[None])[0].float().cpu()[: wav.numel()]
+        for wav in real
+    ]
+    return {
+        "real": asr_scores(recognizer, real, infos, tts.sample_rate),
+        "resynthesis": {
+            **asr_scores(recognizer, round_trip, infos, tts.sample_rate),
+            "vocoder": type(vocoder).__name__,
+        },
+    }
+
+
+def intelligibility_table(references, rows):
+    """Summary lines: CER / WER of the real, resynthesised and generated held-out audio."""
+    line = "| {} | {:.1f}% | {:.1f}% | {} |"
+    lines = ["", "intelligibility (greedy CTC recogniser, --asr)", "| audio | CER | WER | n |"]
+    lines.append("| --- | --- | --- | --- |")
+    real, resynthesis = references["real"], references["resynthesis"]
+    for name, r in (
+        ("real recordings", real),
+        (f"real -> mel -> {resynthesis['vocoder']}", resynthesis),
+        *((f"generated, guidance {scale}", row) for scale, row in rows),
+    ):
+        lines.append(line.format(name, 100 * r["cer"], 100 * r["wer"], r["n"]))
+    return lines
+
+
 def generate(tts, requests, batch_size, **options):
     items = [r[0] for r in requests]
     return tts.generate(items, batch_size=batch_size, **options)
@@ -262,7 +317,14 @@ def generate(tts, requests, batch_size, **options):
 
 def main(argv):
     args = parse_args(argv)
-    from audiodiff.inference import TTS, TTSInputError, load_style_encoder
+    from audiodiff.audio import AudioReadError
+    from audiodiff.inference import (
+        TTS,
+        Recognizer,
+        RecognizerInputError,
+        TTSInputError,
+        load_style_encoder,
+    )
     from audiodiff.metrics import EvaluationError, SampleEvaluator
     from audiodiff.training.samples import write_tts_samples
 
@@ -291,16 +353,27 @@ def main(argv):
                 if args.speaker_encoder
                 else None
             )
+            recognizer = Recognizer.from_hparams(args.asr, tts.device) if args.asr else None
             scales = args.scales or [default_scale]
+            infos = [r[1] for r in requests]
             results["held_out"] = {}
+            transcripts, asr_rows = {}, []
+            if recognizer is not None:
+                references = intelligibility_references(recognizer, tts, infos, by_speaker)
+                for name, scores in references.items():
+                    transcripts[name] = scores.pop("hypotheses")
+                results["intelligibility"] = {"asr": os.path.abspath(args.asr), **references}
             for scale in scales:
                 mels, wavs = generate(
                     tts, requests, args.batch_size, guidance_scale=scale, steps=args.steps
                 )
-                infos = [r[1] for r in requests]
                 row = {"num_samples": len(wavs)}
                 if encoder is not None:
                     row = speaker_scores(encoder, tts, wavs, infos, by_speaker)
+                if recognizer is not None:
+                    row["intelligibility"] = asr_scores(recognizer, wavs, infos, tts.sample_rate)
+                    transcripts[f"generated_g{scale:g}"] = row["intelligibility"].pop("hypotheses")
+                    asr_rows.append((scale, row["intelligibility"]))
                 results["held_out"][str(scale)] = row
                 summary.append(f"held-out, guidance {scale}: {json.dumps(row)}")
                 if scale == scales[0] or scale == default_scale:
@@ -311,6 +384,11 @@ def main(argv):
                         infos,
                         tts.sample_rate,
                     )
+            if recognizer is not None:
+                summary += intelligibility_table(results["intelligibility"], asr_rows)
+                transcripts["reference"] = [i["transcript"] for i in infos]
+                with open(os.path.join(out_dir, "asr_transcripts.json"), "w") as f:
+                    json.dump(transcripts, f, indent=1)
         else:
             if not args.classifier:
                 sys.exit("error: FSDD scoring needs --classifier (recipes/AudioMNIST/classifier)")
@@ -358,7 +436,14 @@ def main(argv):
                         infos,
                         tts.sample_rate,
                     )
-    except (TTSInputError, EvaluationError, FileNotFoundError, ImportError) as err:
+    except (
+        TTSInputError,
+        EvaluationError,
+        FileNotFoundError,
+        ImportError,
+        RecognizerInputError,
+        AudioReadError,
+    ) as err:
         sys.exit(f"error: {err}")
     with open(os.path.join(out_dir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1)

@@ -23,7 +23,6 @@ Then: python evaluate.py results/speaker_encoder/1986 --data_folder /path/to/spe
 
 import json
 import logging
-import math
 import os
 import sys
 
@@ -54,25 +53,11 @@ from audiodiff.training.distributed import (
     seed_process,
 )
 from audiodiff.training.hparams import build_hparams, load_hparams
+from audiodiff.training.lr_schedule import training_progress, warmup_cosine
 
 logger = logging.getLogger(__name__)
 
 EVAL_SPLITS = ("test", "held_out")
-
-
-def warmup_cosine(progress, warmup_fraction, floor=0.01):
-    """Learning-rate factor: linear warm-up to 1, then cosine decay to ``floor``.
-
-    Example
-    -------
-    >>> [round(warmup_cosine(p, 0.1), 3) for p in (0.05, 0.1, 0.55, 1.0)]
-    [0.5, 1.0, 0.505, 0.01]
-    """
-    if progress < warmup_fraction:
-        return max(floor, progress / warmup_fraction)
-    span = max(1e-8, 1.0 - warmup_fraction)
-    cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, (progress - warmup_fraction) / span)))
-    return floor + (1.0 - floor) * cosine
 
 
 class SpeakerBrain(TrainingBudgetMixin, sb.Brain):
@@ -128,11 +113,12 @@ class SpeakerBrain(TrainingBudgetMixin, sb.Brain):
 
     def progress(self):
         """Fraction of training done: of the planned steps or of ``max_train_minutes``."""
-        done = self.optimizer_step / max(1, self.planned_steps)
-        budget = self.hparams.max_train_minutes
-        if budget:
-            done = max(done, self.training_minutes() / budget)
-        return min(1.0, done)
+        return training_progress(
+            self.optimizer_step,
+            self.planned_steps,
+            self.training_minutes(),
+            self.hparams.max_train_minutes,
+        )
 
     def on_fit_batch_start(self, batch, should_step):
         """Warm-up + cosine learning rate, following steps or the clock."""
