@@ -111,6 +111,11 @@ evaluate fsdd_spectrogram --classifier "$cls" $eval_flags
 evaluate fsdd_sentence --classifier "$cls" $eval_flags
 if [ -d "$res/so762_phoneme/save" ]; then
   if [ -n "$enc_pid" ]; then wait "$enc_pid"; fi
+  # ASR_DIR (default .gpu_data/asr when it holds a trained recipes/speechocean762/asr
+  # experiment: hyperparams.yaml + save/CKPT+*/model.ckpt, 5 MB): CER / WER of the held-out
+  # syntheses beside the real recordings (evaluate.py --asr)
+  asr_dir=${ASR_DIR:-$repo/.gpu_data/asr}
+  asr=""; [ -f "$asr_dir/hyperparams.yaml" ] && asr="--asr $asr_dir" && note "ASR: $asr_dir"
   enc=${SPEAKER_ENCODER_DIR:-$(python - "$res" <<'EOF'
 import glob, os, sys
 found = [os.path.dirname(p) for p in glob.glob(os.path.join(sys.argv[1], "**", "hyperparams.yaml"),
@@ -122,10 +127,10 @@ EOF
   if [ -n "$enc" ]; then
     note "speaker encoder: $enc"
     evaluate so762_phoneme --held_out --speaker_encoder "$enc" \
-      --speaker_encoder_kind "${SPEAKER_ENCODER_KIND:-speaker}" $held_flags
+      --speaker_encoder_kind "${SPEAKER_ENCODER_KIND:-speaker}" $held_flags ${asr:-}
   else
     note "speechocean762: no trained speaker encoder: held-out samples only, no similarity"
-    evaluate so762_phoneme --held_out $held_flags
+    evaluate so762_phoneme --held_out $held_flags ${asr:-}
   fi
 fi
 wait
