@@ -39,7 +39,7 @@ from audiodiff.audio import write_audio
 from audiodiff.data import DataFolderError
 from audiodiff.data.crops import split_clips
 from audiodiff.inference import SpectrogramGenerator
-from audiodiff.inference.spectrogram_generator import read_experiment_hparams
+from audiodiff.inference.experiment import read_experiment_hparams
 from audiodiff.metrics.spectrogram_eval import (
     evaluate_spectrograms,
     evaluation_sets,

@@ -2,24 +2,20 @@
 ``DiffusionVocoder.from_hparams(DIR)``, ``.vocode(mel_db)``, ``.resynthesize(wav)``, and
 ``load_vocoder(folder, mel_settings)`` for recipes that replace Griffin-Lim with it."""
 
-import glob
 import logging
 import math
 import os
-import re
 
 import torch
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.checkpoints import Checkpointer
 
 from audiodiff.audio import DEFAULT_FLOOR, Vocoder, amplitude_to_db, floor_db
+from audiodiff.inference.experiment import checkpoint_folder, read_experiment_hparams
 from audiodiff.training.vocoding import choose_sampler, vocode_mel
 
 logger = logging.getLogger(__name__)
 
 # Keys of a training hparams file that inference must not instantiate (they write files).
-_TRAINING_ONLY = ("checkpointer", "train_logger")
-_TOP_KEY = re.compile(r"^([A-Za-z_]\w*):", re.MULTILINE)
 # The MelSpectrogram settings two front-ends must share for a mel to be vocoded.
 MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "f_min", "f_max", "power")
 
@@ -194,28 +190,18 @@ class DiffusionVocoder(Vocoder):
             If ``source`` is not an experiment folder or holds no checkpoint.
         """
         source = os.path.abspath(os.fspath(source))
-        hparams_path = os.path.join(source, "hyperparams.yaml")
-        if not os.path.isfile(hparams_path):
-            raise FileNotFoundError(
-                f"{source} is not a vocoder experiment folder: no hyperparams.yaml in it (pass "
-                "the folder recipes/LJSpeech/vocoder/train.py wrote, e.g. "
-                "results/ljspeech_specgrad/1986)"
-            )
-        with open(hparams_path, encoding="utf-8") as f:
-            text = f.read()
-        present = set(_TOP_KEY.findall(text))
-        hparams = load_hyperpyyaml(text, {k: None for k in _TRAINING_ONLY if k in present})
+        hparams = read_experiment_hparams(
+            source,
+            example="results/ljspeech_specgrad/1986",
+            kind="a vocoder experiment folder",
+            writer="recipes/LJSpeech/vocoder/train.py",
+        )
         missing = [k for k in ("model", "schedule", "prior", "mel") if k not in hparams]
         if missing:
             raise FileNotFoundError(
                 f"{source} is not a vocoder experiment: its hyperparams.yaml has no {missing}"
             )
-        save_dir = os.path.join(source, "save")
-        if checkpoint is None and not glob.glob(os.path.join(save_dir, "CKPT+*")):
-            raise FileNotFoundError(
-                f"no checkpoint in {save_dir}: train first (with --debug, add "
-                "--debug_persistently so the checkpoint is kept)"
-            )
+        save_dir = checkpoint_folder(source, checkpoint)
         recoverables = {k: hparams[k] for k in ("model", "ema", "prior") if k in hparams}
         checkpointer = Checkpointer(save_dir, recoverables=recoverables)
         if checkpoint is not None:

@@ -7,13 +7,10 @@ clamped at ``range_db``) -> per-utterance mean / variance normalisation of each 
 decoding (``speechbrain.decoders.ctc_greedy_decode``) -> characters.
 """
 
-import glob
 import os
-import re
 
 import torch
 import torchaudio
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.decoders import ctc_greedy_decode
 from speechbrain.utils.checkpoints import Checkpointer
 from torch import nn
@@ -21,11 +18,8 @@ from torch import nn
 from audiodiff.audio.io import read_audio
 from audiodiff.audio.mel import amplitude_to_db, floor_db, relative_db
 from audiodiff.diffusion.ema import unwrap_model
-from audiodiff.inference.style.speaker import preserved_rng
+from audiodiff.inference.experiment import checkpoint_folder, read_experiment_hparams
 from audiodiff.metrics.intelligibility import error_rates
-
-_TRAINING_ONLY = ("checkpointer", "train_logger")  # built by the YAML, they write files
-_TOP_KEY = re.compile(r"^([A-Za-z_]\w*):", re.MULTILINE)
 
 
 class RecognizerInputError(ValueError):
@@ -259,23 +253,14 @@ class Recognizer(nn.Module):
             If the folder has no ``hyperparams.yaml`` or no checkpoint (one-line message).
         """
         source = os.path.abspath(os.fspath(exp_dir))
-        hparams_path = os.path.join(source, "hyperparams.yaml")
-        if not os.path.isfile(hparams_path):
-            raise FileNotFoundError(
-                f"{source} is not a recogniser experiment folder: no hyperparams.yaml in it "
-                "(pass the folder recipes/speechocean762/asr/train.py wrote)"
-            )
-        save_dir = os.path.join(source, "save")
-        if not glob.glob(os.path.join(save_dir, "CKPT+*")):
-            raise FileNotFoundError(
-                f"no checkpoint in {save_dir}: train the recogniser first (with --debug, add "
-                "--debug_persistently so the checkpoint is kept)"
-            )
-        with open(hparams_path, encoding="utf-8") as f:
-            text = f.read()
-        present = set(_TOP_KEY.findall(text))
-        with preserved_rng():  # the recipe's YAML seeds every generator: not the caller's
-            hparams = load_hyperpyyaml(text, {k: None for k in _TRAINING_ONLY if k in present})
+        hparams = read_experiment_hparams(  # the caller's random state is kept
+            source,
+            example=None,
+            kind="a recogniser experiment folder",
+            writer="recipes/speechocean762/asr/train.py",
+            keep_rng=True,
+        )
+        save_dir = checkpoint_folder(source, train="train the recogniser first")
         model = hparams["model"]
         Checkpointer(save_dir, recoverables={"model": model}).recover_if_possible()
         recognizer = cls(

@@ -1,17 +1,15 @@
 """Load a trained spectrogram- or latent-diffusion experiment folder; generate audio, labelled
 (digits, speakers) or unconditional (sentence spectrograms)."""
 
-import glob
 import json
 import os
-import re
 
 import torch
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.checkpoints import Checkpointer
 
 from audiodiff.diffusion.generate import sample_from_model
 from audiodiff.inference.diffusion_vocoder import resolve_vocoder
+from audiodiff.inference.experiment import checkpoint_folder, read_experiment_hparams
 from audiodiff.training.conditioning import (
     draw_prior_labels,
     labels_from_prior,
@@ -19,45 +17,6 @@ from audiodiff.training.conditioning import (
 )
 from audiodiff.training.data_stats import read_data_stats, sampling_data_variance
 from audiodiff.training.samples import label_grid, labels_to_tensors, write_sample_folder
-
-# Keys of a training hparams file that inference must not instantiate (they write files).
-_TRAINING_ONLY = ("checkpointer", "ae_checkpointer", "train_logger")
-_TOP_KEY = re.compile(r"^([A-Za-z_]\w*):", re.MULTILINE)
-
-
-def read_experiment_hparams(source, example="results/digit_diffusion/1986"):
-    """The hyperparameters of an experiment folder (its ``hyperparams.yaml``), built for
-    inference: the keys that write files at training time (checkpointer, train logger) are
-    left out, and no checkpoint is loaded (:meth:`SpectrogramGenerator.from_hparams` and
-    :meth:`audiodiff.inference.tts.TTS.from_hparams` do).
-
-    Arguments
-    ---------
-    source : str
-        The folder written by a recipe's ``train.py``.
-    example : str
-        An experiment folder of the caller's kind, named in the error message.
-
-    Returns
-    -------
-    dict
-        The loaded hyperparameters (modules freshly initialised).
-
-    Raises
-    ------
-    FileNotFoundError
-        ``source`` holds no ``hyperparams.yaml``.
-    """
-    hparams_path = os.path.join(source, "hyperparams.yaml")
-    if not os.path.isfile(hparams_path):
-        raise FileNotFoundError(
-            f"{source} is not an experiment folder: no hyperparams.yaml in it "
-            f"(pass the folder that train.py wrote, e.g. {example})"
-        )
-    with open(hparams_path, encoding="utf-8") as f:
-        text = f.read()
-    present = set(_TOP_KEY.findall(text))
-    return load_hyperpyyaml(text, {k: None for k in _TRAINING_ONLY if k in present})
 
 
 class SpectrogramGenerator:
@@ -129,12 +88,7 @@ class SpectrogramGenerator:
             if "vocoder" in hparams["modules"]:
                 hparams["modules"]["vocoder"] = vocoder
         resolve_vocoder(hparams, device=device)
-        save_dir = os.path.join(source, "save")
-        if checkpoint is None and not glob.glob(os.path.join(save_dir, "CKPT+*")):
-            raise FileNotFoundError(
-                f"no checkpoint in {save_dir}: train first (with --debug, add "
-                "--debug_persistently so the checkpoint is kept)"
-            )
+        save_dir = checkpoint_folder(source, checkpoint)
         modules = hparams["modules"]
         names = ("model", "ema", "autoencoder", "normalizer")
         recoverables = {k: modules[k] for k in names if k in modules}

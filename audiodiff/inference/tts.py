@@ -6,7 +6,6 @@ phonemes the model cannot read, text longer than the model supports, and a refer
 source) that is missing, unreadable, silent, too short, or at too low a sample rate.
 """
 
-import glob
 import importlib
 import json
 import logging
@@ -16,7 +15,7 @@ import torch
 from speechbrain.utils.checkpoints import Checkpointer
 
 from audiodiff.audio import AudioReadError, amplitude_to_db, read_audio
-from audiodiff.inference.spectrogram_generator import read_experiment_hparams
+from audiodiff.inference.experiment import checkpoint_folder, read_experiment_hparams
 from audiodiff.nets.tokenizers import TokenizationError, load_tokenizer
 from audiodiff.training.tts import TTSInputError, collate_tts, synthesize_batch
 
@@ -211,12 +210,7 @@ class TTS:
         """
         source = os.path.abspath(source)
         hparams = read_experiment_hparams(source, example="results/tts_phoneme/1986")
-        save_dir = os.path.join(source, "save")
-        if checkpoint is None and not glob.glob(os.path.join(save_dir, "CKPT+*")):
-            raise FileNotFoundError(
-                f"no checkpoint in {save_dir}: train first (with --debug, add "
-                "--debug_persistently so the checkpoint is kept)"
-            )
+        save_dir = checkpoint_folder(source, checkpoint)
         modules = hparams["modules"]
         recoverables = {k: modules[k] for k in ("model", "ema", "normalizer") if k in modules}
         checkpointer = Checkpointer(save_dir, recoverables=recoverables)

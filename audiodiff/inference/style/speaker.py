@@ -5,46 +5,15 @@ project has); this class is the same pipeline the recipe trains and scores with:
 wav -> ``MelSpectrogram`` -> dB -> per-utterance mean normalisation -> ECAPA-TDNN -> unit norm.
 """
 
-import contextlib
-import glob
 import os
-import random
-import re
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.checkpoints import Checkpointer
 
 from audiodiff.audio.mel import amplitude_to_db
+from audiodiff.inference.experiment import checkpoint_folder, read_experiment_hparams
 from audiodiff.inference.style.base import StyleEncoder
-
-# Keys of the training hparams that inference must not build (they write files).
-_TRAINING_ONLY = ("checkpointer", "train_logger")
-_TOP_KEY = re.compile(r"^([A-Za-z_]\w*):", re.MULTILINE)
-
-
-@contextlib.contextmanager
-def preserved_rng():
-    """Restores the Python, NumPy and torch (CPU and CUDA) random states on exit.
-
-    Example
-    -------
-    >>> state = torch.random.get_rng_state()
-    >>> with preserved_rng():
-    ...     _ = torch.manual_seed(123)
-    >>> torch.equal(torch.random.get_rng_state(), state)
-    True
-    """
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
-        try:
-            yield
-        finally:
-            random.setstate(python_state)
-            np.random.set_state(numpy_state)
 
 
 def repeat_last_frame(feats, lengths):
@@ -192,23 +161,14 @@ class SpeakerEncoder(StyleEncoder):
             If the folder has no ``hyperparams.yaml`` or no checkpoint (one-line message).
         """
         source = os.path.abspath(os.fspath(exp_dir))
-        hparams_path = os.path.join(source, "hyperparams.yaml")
-        if not os.path.isfile(hparams_path):
-            raise FileNotFoundError(
-                f"{source} is not a speaker-encoder experiment folder: no hyperparams.yaml in "
-                "it (pass the folder recipes/speechocean762/speaker_encoder/train.py wrote)"
-            )
-        save_dir = os.path.join(source, "save")
-        if not glob.glob(os.path.join(save_dir, "CKPT+*")):
-            raise FileNotFoundError(
-                f"no checkpoint in {save_dir}: train the speaker encoder first (with --debug, "
-                "add --debug_persistently so the checkpoint is kept)"
-            )
-        with open(hparams_path, encoding="utf-8") as f:
-            text = f.read()
-        present = set(_TOP_KEY.findall(text))
-        with preserved_rng():  # the recipe's YAML seeds every generator: not the caller's
-            hparams = load_hyperpyyaml(text, {k: None for k in _TRAINING_ONLY if k in present})
+        hparams = read_experiment_hparams(  # the caller's random state is kept
+            source,
+            example=None,
+            kind="a speaker-encoder experiment folder",
+            writer="recipes/speechocean762/speaker_encoder/train.py",
+            keep_rng=True,
+        )
+        save_dir = checkpoint_folder(source, train="train the speaker encoder first")
         model = hparams["embedding_model"]
         Checkpointer(save_dir, recoverables={"embedding_model": model}).recover_if_possible()
         encoder = cls(
