@@ -118,16 +118,16 @@ fi
 # keep a mismatched start (tests/unittests/test_sampler_start.py): dpm_solver:20:auto is the
 # matched-start candidate against the babble.
 for spec in ${SC09_SAMPLERS:-}; do
-  IFS=: read -r name steps start <<< "$spec"
-  tag=${name}_${steps}${start:+_$start}
+  IFS=: read -r name steps x_start <<< "$spec"  # (not $start: the clock)
+  tag=${name}_${steps}${x_start:+_$x_start}
   [ "$(left)" -gt 40 ] || { echo "no time left for $spec" >> "$out/summary.txt"; break; }
   (cd recipes/SC09/diffwave && timeout $(( $(left) - 20 )) python generate.py "$exp" --num 20 \
     --sampler "$name" --steps "$steps" --guidance_scale "$guidance" --batch_size 300 \
-    ${start:+--data_variance "$start"} --out "$exp/eval_$tag" 2>>"$log/generate_stderr.log") \
+    ${x_start:+--data_variance "$x_start"} --out "$exp/eval_$tag" 2>>"$log/generate_stderr.log") \
     >> "$out/summary.txt"
-  echo "score $name $steps steps${start:+, start $start} (200 samples):" >> "$out/summary.txt"
+  echo "score $name $steps steps${x_start:+, start $x_start} (200 samples):" >> "$out/summary.txt"
   score_samples "$exp/eval_$tag" "$log/score_$tag.json" >> "$out/summary.txt"
-  echo "waveform figures, $name $steps steps${start:+, start $start}:" >> "$out/summary.txt"
+  echo "waveform figures, $name $steps steps${x_start:+, start $x_start}:" >> "$out/summary.txt"
   waveform_figures "$exp/eval_$tag" "$log/waveform_$tag.json"
 done
 
