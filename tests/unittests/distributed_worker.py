@@ -14,14 +14,13 @@ import sys
 
 import speechbrain as sb
 import torch
-from speechbrain.utils.distributed import ddp_init_group
 from speechbrain.utils.epoch_loop import EpochCounter
 from speechbrain.utils.train_logger import FileTrainLogger
 
 from audiodiff.audio import SpectrogramNormalizer
 from audiodiff.diffusion import EMA, make_schedule
 from audiodiff.training import DiffusionBrain
-from audiodiff.training.distributed import process_rank
+from audiodiff.training.distributed import join_process_group, process_rank
 
 BUDGET_MINUTES = 0.1
 MINUTES_PER_STEP = {0: 0.01, 1: 0.013}  # the fake clocks: rank 1 alone would stop after 8 steps
@@ -58,7 +57,7 @@ class RecordingBrain(DiffusionBrain):
 
 
 def main(out):
-    ddp_init_group({"distributed_backend": "gloo"})
+    join_process_group({"distributed_backend": "gloo"})
     sb.utils.seed_everything(7)
     rank = process_rank()
     model = TinyDenoiser()

@@ -33,7 +33,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import speechbrain as sb
 import torch
 import torch.nn.functional as F
-from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
+from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from audiodiff.audio import relative_db
 from audiodiff.data import (
@@ -47,6 +47,7 @@ from audiodiff.metrics import EvaluationError, SampleEvaluator
 from audiodiff.nets import spec_augment
 from audiodiff.training.distributed import (
     check_batchnorm_device,
+    join_process_group,
     main_process_first,
     seed_process,
     world_size,
@@ -228,7 +229,7 @@ def cache_reference(folder, device):
 
 def main(argv):
     hparams_file, run_opts, overrides, hparams = load_hparams(argv)
-    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
+    join_process_group(run_opts)  # under torchrun: join the process group (else nothing)
     try:
         manifests = run_on_main(prepare_manifests, args=[hparams])
     except DataFolderError as err:

@@ -31,7 +31,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import speechbrain as sb
 import torch
-from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
+from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from audiodiff.data import (
     BUNDLED_FSDD,
@@ -42,7 +42,7 @@ from audiodiff.data import (
 )
 from audiodiff.inference import resolve_vocoder
 from audiodiff.training import DiffusionBrain, NonFiniteLossError, label_frequencies
-from audiodiff.training.distributed import main_process_first
+from audiodiff.training.distributed import join_process_group, main_process_first
 from audiodiff.training.hparams import build_hparams, load_hparams
 from audiodiff.training.latent_brain import (
     AutoencoderBrain,
@@ -135,7 +135,7 @@ def dataio_prep(hparams, manifests, speakers):
 
 def main(argv):
     hparams_file, run_opts, overrides, hparams = load_hparams(argv)
-    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
+    join_process_group(run_opts)  # under torchrun: join the process group (else nothing)
 
     try:
         manifests = run_on_main(prepare_manifests, args=[hparams])

@@ -29,13 +29,13 @@ import sys
 
 import speechbrain as sb
 import torch
-from speechbrain.utils.distributed import ddp_init_group, run_on_main
+from speechbrain.utils.distributed import run_on_main
 
 from audiodiff.data import BUNDLED_LJSPEECH, DataFolderError, prepare_ljspeech
 from audiodiff.data.crops import RandomCropDataset, split_clips
 from audiodiff.diffusion import relative_length_mask
 from audiodiff.training import DiffusionBrain, NonFiniteLossError
-from audiodiff.training.distributed import main_process_first
+from audiodiff.training.distributed import join_process_group, main_process_first
 from audiodiff.training.hparams import build_hparams, load_hparams
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def make_datasets(hparams, splits):
 
 def main(argv):
     hparams_file, run_opts, overrides, hparams = load_hparams(argv)
-    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
+    join_process_group(run_opts)  # under torchrun: join the process group (else nothing)
     if hparams["image_mode"] not in IMAGE_MODES:
         sys.exit(f"error: unknown --image_mode {hparams['image_mode']!r}: use crop or whole_clip")
     if hparams["feature_dtype"] not in ("float16", "float32"):

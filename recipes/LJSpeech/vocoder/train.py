@@ -34,7 +34,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
-from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
+from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from audiodiff.audio import DEFAULT_FLOOR
 from audiodiff.data import (
@@ -48,6 +48,7 @@ from audiodiff.data import (
 )
 from audiodiff.data.utterances import one_thread
 from audiodiff.training import NonFiniteLossError
+from audiodiff.training.distributed import join_process_group
 from audiodiff.training.hparams import build_hparams, load_hparams
 from audiodiff.training.vocoder_brain import VocoderBrain
 
@@ -148,7 +149,7 @@ def eval_clips(hparams, valid):
 def main(argv):
     started = time.time()
     hparams_file, run_opts, overrides, hparams = load_hparams(argv)
-    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
+    join_process_group(run_opts)  # under torchrun: join the process group (else nothing)
     hparams, overrides = dataset_sample_rate(hparams_file, overrides, hparams)
     try:
         manifests = run_on_main(prepare_manifests, args=[hparams])

@@ -28,13 +28,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import speechbrain as sb
 import torch
-from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
+from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from audiodiff.data import BUNDLED_FSDD, DataFolderError, prepare_fsdd
 from audiodiff.data.waveforms import load_waveforms
 from audiodiff.training import NonFiniteLossError
 from audiodiff.training.data_stats import measure_data_stats, write_data_stats
-from audiodiff.training.distributed import main_process_first
+from audiodiff.training.distributed import join_process_group, main_process_first
 from audiodiff.training.hparams import load_hparams
 from audiodiff.training.waveform_brain import WaveformDiffusionBrain
 
@@ -138,7 +138,7 @@ def dataio_prep(hparams, manifests):
 
 def main(argv):
     hparams_file, run_opts, overrides, hparams = load_hparams(argv)
-    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
+    join_process_group(run_opts)  # under torchrun: join the process group (else nothing)
 
     try:
         manifests = run_on_main(prepare_manifests, args=[hparams])

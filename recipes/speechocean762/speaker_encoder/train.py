@@ -28,7 +28,7 @@ import sys
 
 import speechbrain as sb
 import torch
-from speechbrain.utils.distributed import ddp_init_group, if_main_process, run_on_main
+from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from audiodiff.data import (
     DataFolderError,
@@ -48,6 +48,7 @@ from audiodiff.nets import spec_augment
 from audiodiff.training import NonFiniteLossError, TrainingBudgetMixin
 from audiodiff.training.distributed import (
     check_batchnorm_device,
+    join_process_group,
     main_process_first,
     process_rank,
     seed_process,
@@ -300,7 +301,7 @@ def summarise(bank, speakers, reports, brain):
 
 def main(argv):
     hparams_file, run_opts, overrides, hparams = load_hparams(argv)
-    ddp_init_group(run_opts)  # under torchrun: join the process group (else nothing)
+    join_process_group(run_opts)  # under torchrun: join the process group (else nothing)
     try:
         progress = not run_opts.get("noprogressbar", False)
         bank = main_process_first(load_bank, hparams, progress=progress)  # manifests, caches
