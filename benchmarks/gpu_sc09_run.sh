@@ -16,7 +16,8 @@ start=$(date +%s); deadline=$((start + 570))   # stop everything 30 s before 10 
 left() { echo $((deadline - $(date +%s))); }
 mkdir -p "$out"; out=$(cd "$out" && pwd); repo=$(pwd)
 exp=$repo/results/gpu_sc09; log=$repo/results/gpu_sc09_logs
-cls=$repo/results/classifier; mkdir -p "$log"
+cls=$repo/results/classifier
+rm -rf "$exp" "$log" "$cls"; mkdir -p "$log"  # a fresh run: no checkpoint of an earlier size
 
 # ---- scoring: the one place that knows the classifier's interface --------------------------
 # --level_range_db 80: the classifier sees each clip's level-normalised features, so it scores
@@ -129,6 +130,9 @@ for spec in ${SC09_SAMPLERS:-}; do
   score_samples "$exp/eval_$tag" "$log/score_$tag.json" >> "$out/summary.txt"
   echo "waveform figures, $name $steps steps${x_start:+, start $x_start}:" >> "$out/summary.txt"
   waveform_figures "$exp/eval_$tag" "$log/waveform_$tag.json"
+  cp "$exp/eval_$tag/spectrograms.png" "$log/spectrograms_$tag.png" 2>/dev/null
+  ( cd "$exp" && tar czf "$log/samples_$tag.tgz" eval_$tag/wav/digit?_00[0-4].wav \
+    eval_$tag/labels.json 2>/dev/null )
 done
 
 # SC09_GUIDANCE2: also 30 per digit at a second guidance scale (how guidance trades off)
