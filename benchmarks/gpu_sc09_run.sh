@@ -118,17 +118,19 @@ fi
 # experiment's sample_data_variance), scored with the waveform figures too. The ODE samplers
 # keep a mismatched start (tests/unittests/test_sampler_start.py): dpm_solver:20:auto is the
 # matched-start candidate against the babble.
+# A fourth field "shift" (e.g. fast:6::shift) samples through generate.py --shift_ensemble
+# (each network call averaged over the 4 sub-patch shifts: the 4 kHz line of patch 4).
 for spec in ${SC09_SAMPLERS:-}; do
-  IFS=: read -r name steps x_start <<< "$spec"  # (not $start: the clock)
-  tag=${name}_${steps}${x_start:+_$x_start}
+  IFS=: read -r name steps x_start shift <<< "$spec"  # (not $start: the clock)
+  tag=${name}_${steps}${x_start:+_$x_start}${shift:+_$shift}
   [ "$(left)" -gt 40 ] || { echo "no time left for $spec" >> "$out/summary.txt"; break; }
   (cd recipes/SC09/diffwave && timeout $(( $(left) - 20 )) python generate.py "$exp" --num 20 \
     --sampler "$name" --steps "$steps" --guidance_scale "$guidance" --batch_size 300 \
-    ${x_start:+--data_variance "$x_start"} --out "$exp/eval_$tag" 2>>"$log/generate_stderr.log") \
+    ${x_start:+--data_variance "$x_start"} ${shift:+--shift_ensemble} --out "$exp/eval_$tag" 2>>"$log/generate_stderr.log") \
     >> "$out/summary.txt"
-  echo "score $name $steps steps${x_start:+, start $x_start} (200 samples):" >> "$out/summary.txt"
+  echo "score $name $steps steps${x_start:+, start $x_start}${shift:+, shift ensemble} (200 samples):" >> "$out/summary.txt"
   score_samples "$exp/eval_$tag" "$log/score_$tag.json" >> "$out/summary.txt"
-  echo "waveform figures, $name $steps steps${x_start:+, start $x_start}:" >> "$out/summary.txt"
+  echo "waveform figures, $name $steps steps${x_start:+, start $x_start}${shift:+, shift ensemble}:" >> "$out/summary.txt"
   waveform_figures "$exp/eval_$tag" "$log/waveform_$tag.json"
   cp "$exp/eval_$tag/spectrograms.png" "$log/spectrograms_$tag.png" 2>/dev/null
   ( cd "$exp" && tar czf "$log/samples_$tag.tgz" eval_$tag/wav/digit?_00[0-4].wav \

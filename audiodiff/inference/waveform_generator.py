@@ -6,6 +6,7 @@ import logging
 import torch
 
 from audiodiff.inference.spectrogram_generator import SpectrogramGenerator
+from audiodiff.nets.shift_ensemble import ShiftEnsemble
 from audiodiff.training.samples import label_grid, write_sample_folder
 from audiodiff.training.waveform_brain import waveform_mel_db
 
@@ -115,6 +116,18 @@ class WaveformGenerator(SpectrogramGenerator):
             options["batch_size"],
             options.get("progress", False),
         )
+
+    def use_shift_ensemble(self, shifts=None):
+        """Sample through :class:`~audiodiff.nets.shift_ensemble.ShiftEnsemble`: every network
+        call averaged over the input delayed by 0 .. patch_size - 1 samples (``shifts``: a
+        count or a list), which removes a patched model's line at ``fs / patch_size`` for
+        ``patch_size`` times the network calls. Returns ``self``."""
+        net = self.sampling_model
+        if isinstance(net, ShiftEnsemble):
+            net = net.model
+        patch = getattr(self.modules["model"], "patch_size", 1)
+        self.sampling_model = ShiftEnsemble(net, patch if shifts is None else shifts)
+        return self
 
     def _sample(self, grid, sampler, steps, guidance_scale, seed, batch_size, progress):
         hp = self.hparams

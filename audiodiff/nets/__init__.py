@@ -3,7 +3,8 @@
 - ``SpectrogramUNet``: denoiser over [batch, channels, n_mels, frames] with timestep, label
   and cross-attention context conditioning.
 - ``DiffWave``, ``SaShiMi`` (+ ``S4D``): waveform denoisers over [batch, 1, samples];
-  ``upsample_factors(hop)``: the mel upsampler's factors of DiffWave's vocoder mode.
+  ``upsample_factors(hop)``: the mel upsampler's factors of DiffWave's vocoder mode;
+  ``ShiftEnsemble``: a patched waveform network averaged over its sub-patch shifts.
 - ``SpectrogramAutoencoder``: spectrogram autoencoder / VAE for latent diffusion.
 - ``SpectrogramClassifier`` (+ ``spec_augment``): evaluation classifier for generated audio.
 - ``gated_activation``: WaveNet's tanh(filter) * sigmoid(gate), backward by one Triton
@@ -43,6 +44,7 @@ from audiodiff.nets.embeddings import LabelEmbedding, TimestepEmbedding, sinusoi
 from audiodiff.nets.gated_activation_triton import gated_activation
 from audiodiff.nets.sashimi import S4D, SaShiMi
 from audiodiff.nets.sentence_encoder import LocalSentenceEmbedder, SentenceEncoder
+from audiodiff.nets.shift_ensemble import ShiftEnsemble
 from audiodiff.nets.speaker import EmbeddingAdapter, ReferenceEncoder, SpeakerTable
 from audiodiff.nets.text_encoder import TextEncoder
 from audiodiff.nets.tokenizers import (
@@ -78,6 +80,7 @@ __all__ = [
     "MelContentEncoder",
     "MelUpsampler",
     "ReferenceEncoder",
+    "ShiftEnsemble",
     "ResBlock",
     "S4D",
     "SaShiMi",

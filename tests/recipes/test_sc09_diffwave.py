@@ -116,6 +116,7 @@ def test_debug_persistently_then_generator_generate_py_and_hubconf(tmp_path, pre
             str(gen_dir),
             "--device",
             "cpu",
+            "--shift_ensemble",
         ]
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -134,6 +135,8 @@ def test_debug_persistently_then_generator_generate_py_and_hubconf(tmp_path, pre
     unit = gen.generate(digits=[4], num=1)["wav"]
     gen.hparams["sample_data_variance"] = "auto"
     assert not torch.allclose(gen.generate(digits=[4], num=1)["wav"], unit)
+    shifted = gen.use_shift_ensemble(shifts=2).generate(digits=[4], num=1)["wav"]
+    assert shifted.shape == (1, 16000) and bool(torch.isfinite(shifted).all())
     gen.hparams["sample_data_variance"] = "abc"  # generate.py makes this ValueError one line
     with pytest.raises(ValueError, match="sample_data_variance must be"):
         gen.generate(digits=[4], num=1)

@@ -44,6 +44,12 @@ def parse_args(argv):
         help="start noise: 'auto' (the training clips' mean square, data_stats.json), a number, "
         "or 'none' (N(0, I)); default: the experiment's sample_data_variance",
     )
+    parser.add_argument(
+        "--shift_ensemble",
+        action="store_true",
+        help="average each network call over the patch_size sub-patch shifts of its input "
+        "(removes a patched model's spectral line at fs / patch_size; patch_size x the calls)",
+    )
     return parser.parse_args(argv)
 
 
@@ -60,6 +66,8 @@ def main(argv):
         generator = WaveformGenerator.from_hparams(
             args.experiment, device=args.device, compile=args.compile
         )
+        if args.shift_ensemble:
+            generator.use_shift_ensemble()
         if args.data_variance is not None:
             value = args.data_variance
             generator.hparams["sample_data_variance"] = None if value == "none" else value
