@@ -144,6 +144,9 @@ if [ -n "${SC09_GUIDANCE2:-}" ] && [ "$(left)" -gt 50 ]; then
     --out "$exp/eval_fast_g2" 2>>"$log/generate_stderr.log") >> "$out/summary.txt"
   echo "score fast, guidance $SC09_GUIDANCE2 (300 samples):" >> "$out/summary.txt"
   score_samples "$exp/eval_fast_g2" "$out/score_fast_guidance2.json" >> "$out/summary.txt"
+  echo "waveform figures, fast, guidance $SC09_GUIDANCE2 (voices against guidance):" \
+    >> "$out/summary.txt"
+  waveform_figures "$exp/eval_fast_g2" "$log/waveform_fast_guidance2.json"
 fi
 
 # 30 wavs per digit (all 1000 would pass the 16 MiB a returned file may have)
