@@ -14,6 +14,7 @@ import re
 import numpy as np
 import torch
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.checkpoints import Checkpointer
 
 # Keys of a training hparams file that inference must not instantiate (they write files).
 _TRAINING_ONLY = ("checkpointer", "ae_checkpointer", "train_logger")
@@ -137,3 +138,45 @@ def checkpoint_folder(source, checkpoint=None, train="train first"):
             "so the checkpoint is kept)"
         )
     return save_dir
+
+
+def load_module_experiment(exp_dir, key, kind, writer, train):
+    """The hyperparameters of an experiment folder that trains one module, with that module
+    (``hparams[key]``) restored from the newest checkpoint; the caller's random state kept.
+
+    Arguments
+    ---------
+    exp_dir : str or os.PathLike
+        The experiment folder (``hyperparams.yaml`` + ``save/CKPT+*``).
+    key : str
+        The module's hparams key, also its name in the checkpoint (``"model"``).
+    kind, writer : str
+        What the folder is and which recipe writes it (for :func:`read_experiment_hparams`'s
+        error message).
+    train : str
+        What to do when there is no checkpoint (for :func:`checkpoint_folder`'s message).
+
+    Returns
+    -------
+    dict
+        The hyperparameters; ``hparams[key]`` holds the restored weights.
+
+    Raises
+    ------
+    FileNotFoundError
+        No ``hyperparams.yaml`` or no checkpoint (one-line messages).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> load_module_experiment(tempfile.mkdtemp(), "model", "a folder", "train.py", "train it")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: ...
+    """
+    source = os.path.abspath(os.fspath(exp_dir))
+    hparams = read_experiment_hparams(source, example=None, kind=kind, writer=writer, keep_rng=True)
+    save_dir = checkpoint_folder(source, train=train)
+    Checkpointer(save_dir, recoverables={key: hparams[key]}).recover_if_possible()
+    return hparams

@@ -7,18 +7,15 @@ clamped at ``range_db``) -> per-utterance mean / variance normalisation of each 
 decoding (``speechbrain.decoders.ctc_greedy_decode``) -> characters.
 """
 
-import os
-
 import torch
 import torchaudio
 from speechbrain.decoders import ctc_greedy_decode
-from speechbrain.utils.checkpoints import Checkpointer
 from torch import nn
 
 from audiodiff.audio.io import read_audio
 from audiodiff.audio.mel import amplitude_to_db, floor_db, relative_db
 from audiodiff.diffusion.ema import unwrap_model
-from audiodiff.inference.experiment import checkpoint_folder, read_experiment_hparams
+from audiodiff.inference.experiment import load_module_experiment
 from audiodiff.metrics.intelligibility import error_rates
 
 
@@ -252,17 +249,14 @@ class Recognizer(nn.Module):
         FileNotFoundError
             If the folder has no ``hyperparams.yaml`` or no checkpoint (one-line message).
         """
-        source = os.path.abspath(os.fspath(exp_dir))
-        hparams = read_experiment_hparams(  # the caller's random state is kept
-            source,
-            example=None,
+        hparams = load_module_experiment(  # the caller's random state is kept
+            exp_dir,
+            "model",
             kind="a recogniser experiment folder",
             writer="recipes/speechocean762/asr/train.py",
-            keep_rng=True,
+            train="train the recogniser first",
         )
-        save_dir = checkpoint_folder(source, train="train the recogniser first")
         model = hparams["model"]
-        Checkpointer(save_dir, recoverables={"model": model}).recover_if_possible()
         recognizer = cls(
             hparams["mel"],
             model,

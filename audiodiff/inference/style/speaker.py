@@ -5,14 +5,11 @@ project has); this class is the same pipeline the recipe trains and scores with:
 wav -> ``MelSpectrogram`` -> dB -> per-utterance mean normalisation -> ECAPA-TDNN -> unit norm.
 """
 
-import os
-
 import torch
 import torch.nn.functional as F
-from speechbrain.utils.checkpoints import Checkpointer
 
 from audiodiff.audio.mel import amplitude_to_db
-from audiodiff.inference.experiment import checkpoint_folder, read_experiment_hparams
+from audiodiff.inference.experiment import load_module_experiment
 from audiodiff.inference.style.base import StyleEncoder
 
 
@@ -160,17 +157,14 @@ class SpeakerEncoder(StyleEncoder):
         FileNotFoundError
             If the folder has no ``hyperparams.yaml`` or no checkpoint (one-line message).
         """
-        source = os.path.abspath(os.fspath(exp_dir))
-        hparams = read_experiment_hparams(  # the caller's random state is kept
-            source,
-            example=None,
+        hparams = load_module_experiment(  # the caller's random state is kept
+            exp_dir,
+            "embedding_model",
             kind="a speaker-encoder experiment folder",
             writer="recipes/speechocean762/speaker_encoder/train.py",
-            keep_rng=True,
+            train="train the speaker encoder first",
         )
-        save_dir = checkpoint_folder(source, train="train the speaker encoder first")
         model = hparams["embedding_model"]
-        Checkpointer(save_dir, recoverables={"embedding_model": model}).recover_if_possible()
         encoder = cls(
             hparams["mel"],
             model,
