@@ -5,7 +5,8 @@
 # with DiffWave's 6-step fast schedule (classifier-free guidance), and, if time is left,
 # 5 per digit with the 200-step ancestral chain; score both. (TRAIN_MINUTES 6 leaves room for
 # the 200-step chain; 6.5 may not.)
-# Usage: bash benchmarks/gpu_sc09_run.sh OUT_DIR [TRAIN_MINUTES] [--bench]
+# Usage: bash benchmarks/gpu_sc09_run.sh OUT_DIR [TRAIN_MINUTES] [--bench]   (SC09_UNCOND=1: the
+#   unconditional model; SC09_SAMPLERS, SC09_GUIDANCE2: further sample sets, see below)
 # Writes at most 8 files to OUT_DIR: summary.txt, score_fast.json, score_ddpm200.json,
 # samples_fast.tgz, samples_ddpm200.tgz, samples_fast_unit.tgz (SC09_UNIT_START=1), logs.tgz
 # (+ speed.txt with --bench; that needs
@@ -32,6 +33,8 @@ train_classifier() {  # background, beside the diffusion training (small, shares
 score_samples() {  # $1 = folder with wav/*.wav + labels.json, $2 = JSON out
   timeout "$(left)" python tools/score_digit_samples.py score "$1" --classifier "$cls" \
     --json_out "$2" 2>&1 | grep -E "^(num_samples|digit_acc|is|fid) "
+  python -c "import json, sys; h = json.load(open(sys.argv[1]))['predicted_digit_histogram']
+print('predicted digits (0-9)', ' '.join(f'{x / max(1, sum(h)):.1%}' for x in h))" "$2" 2>&1
 }
 
 # ---- the model: the configuration that reached 86.9% in 13 minutes on one H100 -------------
@@ -42,7 +45,19 @@ cls_epochs=${SC09_CLS_EPOCHS:-40}
 # SC09_TRAIN: batch size and learning rate; SC09_GUIDANCE: the guidance of the fast samples;
 # SC09_DDPM200=0 skips the 200-step chain
 train_hp=${SC09_TRAIN:-"--batch_size 32 --lr 0.0004"}; guidance=${SC09_GUIDANCE:-2.0}
-train_flags="--digit_conditioned true $train_hp --ema_decay 0.999 ${SC09_COMPILE:---compile --compile_module_keys model}
+# SC09_UNCOND=1: the unconditional model (the seed's unconditional_generate), every sample set
+# 10x the per-digit count without a digit, scored by IS and the predicted-digit histogram
+uncond=${SC09_UNCOND:-0}
+if [ "$uncond" = 1 ]; then conditioned=false; else conditioned=true; fi
+per_digit() {  # $1 = samples per digit -> generate.py's flags (the same total unconditionally)
+  if [ "$uncond" = 1 ]; then echo "--unconditional --num $(( $1 * 10 ))"; else echo "--num $1"; fi
+}
+wavs() {  # $1 = folder, $2 = takes per digit -> the paths of that many wavs of each digit
+  if [ "$uncond" = 1 ]; then ls "$1"/wav/uncond_*.wav | head -$(( $2 * 10 ))
+  else ls "$1"/wav/digit?_*.wav | awk -F_ -v n="$2" '{split($NF, a, "."); if (a[1] + 0 < n) print}'
+  fi
+}
+train_flags="--digit_conditioned $conditioned $train_hp --ema_decay 0.999 ${SC09_COMPILE:---compile --compile_module_keys model}
   --ema_warmup_steps 5000 --precision bf16 --eval_precision bf16 --guidance_scale 2.0
   --number_of_epochs 100000 --sample_every 1000 --ckpt_every 1000 --samples_per_label 2"
 
@@ -70,7 +85,7 @@ echo "train rc=$? wall=$(( $(date +%s) - t0 )) s" | tee -a "$out/summary.txt"
 grep -E "params|epoch: " "$exp/log.txt" 2>/dev/null | tail -2 >> "$out/summary.txt"
 
 t0=$(date +%s)
-timeout $(( $(left) - 45 )) python generate.py "$exp" --num 100 --sampler fast --batch_size 250 \
+timeout $(( $(left) - 45 )) python generate.py "$exp" $(per_digit 100) --sampler fast --batch_size 250 \
   --guidance_scale "$guidance" --out "$exp/eval_fast" 2>>"$log/generate_stderr.log" | tee -a "$log/generate.log"
 echo "generate fast (1000 samples, 6 steps, guidance $guidance) wall=$(( $(date +%s) - t0 )) s" \
   | tee -a "$log/generate.log"
@@ -90,7 +105,7 @@ waveform_figures "$exp/eval_fast" "$log/waveform_fast.json"
 # SC09_UNIT_START=1: also 30 per digit from the unit-variance start (--data_variance none, as
 # in DiffWave's code), the same model and seed: what the marginal start changes
 if [ "${SC09_UNIT_START:-0}" = 1 ] && [ "$(left)" -gt 60 ]; then
-  (cd recipes/SC09/diffwave && timeout $(( $(left) - 30 )) python generate.py "$exp" --num 30 \
+  (cd recipes/SC09/diffwave && timeout $(( $(left) - 30 )) python generate.py "$exp" $(per_digit 30) \
     --sampler fast --guidance_scale "$guidance" --batch_size 300 --data_variance none \
     --out "$exp/eval_fast_unit" 2>>"$log/generate_stderr.log") >> "$out/summary.txt"
   echo "score fast, unit-variance start (300 samples):" >> "$out/summary.txt"
@@ -101,7 +116,7 @@ fi
 
 if [ "${SC09_DDPM200:-1}" = 1 ] && [ "$(left)" -gt 60 ]; then
   t0=$(date +%s)
-  (cd recipes/SC09/diffwave && timeout $(( $(left) - 25 )) python generate.py "$exp" --num 5 \
+  (cd recipes/SC09/diffwave && timeout $(( $(left) - 25 )) python generate.py "$exp" $(per_digit 5) \
     --sampler ddpm --batch_size 50 --out "$exp/eval_ddpm200" 2>>"$log/generate_stderr.log") \
     >> "$out/summary.txt"
   echo "generate ddpm 200 steps (50 samples) wall=$(( $(date +%s) - t0 )) s" >> "$out/summary.txt"
@@ -124,7 +139,7 @@ for spec in ${SC09_SAMPLERS:-}; do
   IFS=: read -r name steps x_start shift <<< "$spec"  # (not $start: the clock)
   tag=${name}_${steps}${x_start:+_$x_start}${shift:+_$shift}
   [ "$(left)" -gt 40 ] || { echo "no time left for $spec" >> "$out/summary.txt"; break; }
-  (cd recipes/SC09/diffwave && timeout $(( $(left) - 20 )) python generate.py "$exp" --num 20 \
+  (cd recipes/SC09/diffwave && timeout $(( $(left) - 20 )) python generate.py "$exp" $(per_digit 20) \
     --sampler "$name" --steps "$steps" --guidance_scale "$guidance" --batch_size 300 \
     ${x_start:+--data_variance "$x_start"} ${shift:+--shift_ensemble} --out "$exp/eval_$tag" 2>>"$log/generate_stderr.log") \
     >> "$out/summary.txt"
@@ -133,13 +148,13 @@ for spec in ${SC09_SAMPLERS:-}; do
   echo "waveform figures, $name $steps steps${x_start:+, start $x_start}${shift:+, shift ensemble}:" >> "$out/summary.txt"
   waveform_figures "$exp/eval_$tag" "$log/waveform_$tag.json"
   cp "$exp/eval_$tag/spectrograms.png" "$log/spectrograms_$tag.png" 2>/dev/null
-  ( cd "$exp" && tar czf "$log/samples_$tag.tgz" eval_$tag/wav/digit?_00[0-4].wav \
+  ( cd "$exp" && tar czf "$log/samples_$tag.tgz" $(cd "$exp" && wavs eval_$tag 5) \
     eval_$tag/labels.json 2>/dev/null )
 done
 
 # SC09_GUIDANCE2: also 30 per digit at a second guidance scale (how guidance trades off)
 if [ -n "${SC09_GUIDANCE2:-}" ] && [ "$(left)" -gt 50 ]; then
-  (cd recipes/SC09/diffwave && timeout $(( $(left) - 25 )) python generate.py "$exp" --num 30 \
+  (cd recipes/SC09/diffwave && timeout $(( $(left) - 25 )) python generate.py "$exp" $(per_digit 30) \
     --sampler fast --guidance_scale "$SC09_GUIDANCE2" --batch_size 300 \
     --out "$exp/eval_fast_g2" 2>>"$log/generate_stderr.log") >> "$out/summary.txt"
   echo "score fast, guidance $SC09_GUIDANCE2 (300 samples):" >> "$out/summary.txt"
@@ -150,11 +165,11 @@ if [ -n "${SC09_GUIDANCE2:-}" ] && [ "$(left)" -gt 50 ]; then
 fi
 
 # 30 wavs per digit (all 1000 would pass the 16 MiB a returned file may have)
-( cd "$exp" && tar czf "$out/samples_fast.tgz" eval_fast/wav/digit?_0[0-2]?.wav \
+( cd "$exp" && tar czf "$out/samples_fast.tgz" $(cd "$exp" && wavs eval_fast 30) \
   eval_fast/spectrograms.png eval_fast/labels.json labels.json hyperparams.yaml 2>/dev/null )
 [ -d "$exp/eval_ddpm200" ] && tar czf "$out/samples_ddpm200.tgz" -C "$exp" eval_ddpm200
 [ -d "$exp/eval_fast_unit" ] && ( cd "$exp" && tar czf "$out/samples_fast_unit.tgz" \
-  eval_fast_unit/wav/digit?_00?.wav eval_fast_unit/spectrograms.png eval_fast_unit/labels.json )
+  $(cd "$exp" && wavs eval_fast_unit 10) eval_fast_unit/spectrograms.png eval_fast_unit/labels.json )
 cp "$exp/data_stats.json" "$log/" 2>/dev/null
 cp "$exp/train_log.txt" "$exp/log.txt" "$log/" 2>/dev/null
 cp -r "$exp/samples" "$log/epoch_samples" 2>/dev/null
