@@ -13,7 +13,7 @@
 # about 4 extra minutes: better run bench_diffwave_speed.py in its own call).
 set -uo pipefail
 out=${1:?output folder}; minutes=${2:-6.5}; bench=${3:-}
-start=$(date +%s); deadline=$((start + 570))   # stop everything 30 s before 10 minutes
+start=$(date +%s); deadline=$((start + ${SC09_WALL:-570}))  # default: 30 s before 10 minutes
 left() { echo $((deadline - $(date +%s))); }
 mkdir -p "$out"; out=$(cd "$out" && pwd); repo=$(pwd)
 exp=$repo/results/gpu_sc09; log=$repo/results/gpu_sc09_logs
