@@ -125,7 +125,7 @@ if [ "${SC09_DDPM200:-1}" = 1 ] && [ "$(left)" -gt 60 ]; then
     score_samples "$exp/eval_ddpm200" "$out/score_ddpm200.json" >> "$out/summary.txt"
   fi
 else
-  echo "no time left for the 200-step chain ($(left) s)" >> "$out/summary.txt"
+  echo "no 200-step chain (SC09_DDPM200=${SC09_DDPM200:-1}, $(left) s left)" >> "$out/summary.txt"
 fi
 
 # SC09_SAMPLERS="ddim:50 dpm_solver:20 dpm_solver:20:auto": also 20 per digit with each
