@@ -120,8 +120,9 @@ class WaveformGenerator(SpectrogramGenerator):
     def use_shift_ensemble(self, shifts=None):
         """Sample through :class:`~audiodiff.nets.shift_ensemble.ShiftEnsemble`: every network
         call averaged over the input delayed by 0 .. patch_size - 1 samples (``shifts``: a
-        count or a list), which removes a patched model's line at ``fs / patch_size`` for
-        ``patch_size`` times the network calls. Returns ``self``."""
+        count or a list): a fixed per-position pattern of a patched model cancels, which
+        lowered (not removed) the trained patch-4 models' 4 kHz line; ``patch_size`` times
+        the network calls. Returns ``self``."""
         net = self.sampling_model
         if isinstance(net, ShiftEnsemble):
             net = net.model

@@ -48,7 +48,7 @@ def parse_args(argv):
         "--shift_ensemble",
         action="store_true",
         help="average each network call over the patch_size sub-patch shifts of its input "
-        "(removes a patched model's spectral line at fs / patch_size; patch_size x the calls)",
+        "(lowers a patched model's line at fs / patch_size; patch_size x the calls)",
     )
     return parser.parse_args(argv)
 
