@@ -148,7 +148,7 @@ for spec in ${SC09_SAMPLERS:-}; do
   echo "waveform figures, $name $steps steps${x_start:+, start $x_start}${shift:+, shift ensemble}:" >> "$out/summary.txt"
   waveform_figures "$exp/eval_$tag" "$log/waveform_$tag.json"
   cp "$exp/eval_$tag/spectrograms.png" "$log/spectrograms_$tag.png" 2>/dev/null
-  ( cd "$exp" && tar czf "$log/samples_$tag.tgz" $(cd "$exp" && wavs eval_$tag 5) \
+  ( cd "$exp" && tar czf "$log/samples_$tag.tgz" $(wavs eval_$tag 5) \
     eval_$tag/labels.json 2>/dev/null )
 done
 
@@ -165,11 +165,11 @@ if [ -n "${SC09_GUIDANCE2:-}" ] && [ "$(left)" -gt 50 ]; then
 fi
 
 # 30 wavs per digit (all 1000 would pass the 16 MiB a returned file may have)
-( cd "$exp" && tar czf "$out/samples_fast.tgz" $(cd "$exp" && wavs eval_fast 30) \
+( cd "$exp" && tar czf "$out/samples_fast.tgz" $(wavs eval_fast 30) \
   eval_fast/spectrograms.png eval_fast/labels.json labels.json hyperparams.yaml 2>/dev/null )
 [ -d "$exp/eval_ddpm200" ] && tar czf "$out/samples_ddpm200.tgz" -C "$exp" eval_ddpm200
 [ -d "$exp/eval_fast_unit" ] && ( cd "$exp" && tar czf "$out/samples_fast_unit.tgz" \
-  $(cd "$exp" && wavs eval_fast_unit 10) eval_fast_unit/spectrograms.png eval_fast_unit/labels.json )
+  $(wavs eval_fast_unit 10) eval_fast_unit/spectrograms.png eval_fast_unit/labels.json )
 cp "$exp/data_stats.json" "$log/" 2>/dev/null
 cp "$exp/train_log.txt" "$exp/log.txt" "$log/" 2>/dev/null
 cp -r "$exp/samples" "$log/epoch_samples" 2>/dev/null

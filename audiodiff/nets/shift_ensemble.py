@@ -66,4 +66,4 @@ class ShiftEnsemble(nn.Module):
         for k in self.shifts:
             out = self.model(F.pad(x, (k, 0)) if k else x, *args, **kwargs)[..., k : k + length]
             total = out.float() if total is None else total + out.float()
-        return (total / len(self.shifts)).to(x.dtype if x.is_floating_point() else total.dtype)
+        return (total / len(self.shifts)).to(x.dtype)

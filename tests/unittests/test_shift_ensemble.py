@@ -52,8 +52,9 @@ def test_period_pattern_leaves_no_line():
     line = torch.fft.rfft(Phase()(x, 0)[0, 0]).abs()[64]  # bin 64 of 256: fs / 4
     averaged = ShiftEnsemble(Phase())(x, 0)[0, 0]
     assert line > 10
-    # the first k samples of the delayed copies see the zero padding, nothing else differs
-    assert torch.fft.rfft(averaged[4:]).abs().max() < 1e-4 * line + 1.0
+    # the pattern's mean is 0: after the first samples (where delayed copies see the
+    # padding) nothing is left, at fs / 4 or anywhere else
+    assert averaged[4:].abs().max() < 1e-6
 
 
 def test_bad_shifts():
