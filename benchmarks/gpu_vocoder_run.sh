@@ -92,7 +92,10 @@ done
 
 # ---- 2. held-out clips: 6 and 50 steps, Griffin-Lim, metrics, plots ----------------------
 t0=$(date +%s)
-if [ -n "$exps" ]; then
+if [ -n "$exps" ] && [ "$(left)" -lt 140 ]; then
+  echo "eval skipped: $(left) s left (it needs about 30 s, plus 110 s kept for speed and packing)" \
+    >> "$out/summary.txt"
+elif [ -n "$exps" ]; then
   timeout $(( $(left) - 110 )) python benchmarks/vocoder_eval.py --data_folder "$data" \
     --held_out_last 20 $exps --out "$work/eval" ${VOC_EVAL:-} > "$log/eval.log" 2>&1
   echo "eval rc=$? wall=$(( $(date +%s) - t0 )) s" >> "$out/summary.txt"
@@ -114,9 +117,22 @@ fi
 python benchmarks/summarize_vocoder_run.py "$work" "$out" --names $names > /dev/null 2>&1 \
   || echo "summary failed" >> "$out/summary.txt"
 cp "$work/eval/spectrograms.png" "$work/eval/noise.png" "$out/" 2>/dev/null
-for name in $names; do
-  [ -d "$work/eval/wavs/${name}_6" ] && tar czf "$out/vocoded_$name.tgz" -C "$work/eval/wavs" \
-    $(cd "$work/eval/wavs" && ls -d "${name}"_*)
+# the wavs as 16-bit FLAC, in at most 3 archives (8 files come back: 5 are taken above and
+# below); NAME_STEPS folders only, so that "priorgrad" does not also pack "priorgrad_precond_6"
+python benchmarks/wavs_to_flac.py "$work/eval/wavs" > /dev/null 2>&1 \
+  || echo "FLAC conversion failed: wavs packed as they are" >> "$out/summary.txt"
+read -r -a name_list <<< "$names"; groups=$(( ${#name_list[@]} < 3 ? ${#name_list[@]} : 3 ))
+for ((g = 0; g < groups; g++)); do
+  members=(); dirs=()
+  for ((i = g; i < ${#name_list[@]}; i += groups)); do
+    name=${name_list[$i]}
+    for d in "$work/eval/wavs/${name}"_[0-9]*; do
+      [ -d "$d" ] && dirs+=("$(basename "$d")") && members+=("$name")
+    done
+  done
+  [ ${#dirs[@]} -gt 0 ] || continue
+  label=$(printf '%s\n' "${members[@]}" | awk '!seen[$0]++' | paste -sd+)
+  tar czf "$out/vocoded_$label.tgz" -C "$work/eval/wavs" "${dirs[@]}"
 done
 for name in $names; do
   mkdir -p "$log/$name"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Score the wavs a GPU vocoder run returned, on a CPU: every metric, PESQ (wb) and STOI too.
 
-Unpacks ``vocoded_*.tgz`` and the Griffin-Lim wavs of ``griffinlim_and_logs.tgz`` from
+Unpacks ``vocoded_*.tgz`` (wav or FLAC) and the Griffin-Lim wavs of ``griffinlim_and_logs.tgz`` from
 ``RUN_DIR`` (the output folder of ``benchmarks/gpu_vocoder_run.sh``), matches each system's
 wavs by name with the recordings (``--data_folder``: the LJSpeech-1.1 folder the subset was
 built from, or the subset itself) and scores them with ``tools/evaluate_vocoder.py``'s
@@ -42,9 +42,17 @@ def unpack(run):
             members = [
                 m
                 for m in tar.getmembers()
-                if m.isfile() and m.name.endswith(".wav") and "epoch_samples" not in m.name
+                if m.isfile()
+                and m.name.endswith((".wav", ".flac"))
+                and "epoch_samples" not in m.name
             ]
             tar.extractall(target, members=members, filter="data")
+    for path in glob.glob(os.path.join(target, "**", "*.flac"), recursive=True):
+        import soundfile  # FLAC archives (benchmarks/wavs_to_flac.py): back to 16-bit wav
+
+        data, rate = soundfile.read(path, dtype="int16")
+        soundfile.write(path[: -len(".flac")] + ".wav", data, rate, subtype="PCM_16")
+        os.remove(path)
     systems = {}
     for folder in sorted(glob.glob(os.path.join(target, "**", "*.wav"), recursive=True)):
         systems.setdefault(os.path.basename(os.path.dirname(folder)), os.path.dirname(folder))

@@ -39,7 +39,8 @@ def main(argv):
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
-    lines = ["## Training (same minutes, one H200 shared by the three)", ""]
+    gpu = (results["eval"] or {}).get("gpu") or (results["speed"] or {}).get("device", "the GPU")
+    lines = [f"## Training (same minutes each, {len(args.names)} at once on one {gpu})", ""]
     for name, info in results["training"].items():
         lines.append(f"- {name}: " + ("; ".join(f"{k} {v}" for k, v in info.items()) or "-"))
     lines += ["", "## Held-out clips (vocoded from their own mels, batch 1)", ""]

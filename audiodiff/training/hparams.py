@@ -119,6 +119,7 @@ def check_overrides(overrides, defaults, hparams_file="the hparams file"):
     ... except SystemExit as err:
     ...     print(err)
     error: --batch_size expects an integer (train.yaml has 16), got 'abc'
+    >>> check_overrides({"max_train_minutes": 3.8}, {"max_train_minutes": 8})  # a duration
     """
     valid = sorted(set(defaults) | RUN_OPTIONS)
     for key, value in overrides.items():
@@ -131,11 +132,18 @@ def check_overrides(overrides, defaults, hparams_file="the hparams file"):
             )
             raise SystemExit(f"error: unknown option --{key} (not a key of {hparams_file}); {hint}")
         expected = _type_problem(value, defaults[key])
+        if expected is not None and _is_duration(key) and isinstance(value, float):
+            expected = None  # a time budget is a real number even where the file wrote "8"
         if expected is not None:
             raise SystemExit(
                 f"error: --{key} expects {expected} ({hparams_file} has "
                 f"{_shown(defaults[key])}), got {value!r}"
             )
+
+
+def _is_duration(key):
+    """Whether a key names a time budget (``max_train_minutes``, ``..._seconds``)."""
+    return key.endswith(("_minutes", "_seconds"))
 
 
 def _split_run_options(argv, defaults):
