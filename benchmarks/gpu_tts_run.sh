@@ -56,6 +56,11 @@ set -f  # the flags hold [1,2,4]-style lists: no globbing until the evaluations 
 
 # ---- 1. background: speaker encoder (optional) and the digit/speaker classifier -------------
 enc_pid=""
+bank=${SPEAKER_BANK:-$repo/.gpu_data/speaker/features.xz}
+if [ -z "${SPEAKER_ENCODER_DIR:-}" ] && [ ! -f "$bank" ]; then  # said first: a whole call is lost
+  note "warning: no speaker-encoder feature bank ($bank; tools/build_speaker_features.py):" \
+    "speechocean762 gets no speaker similarity in this call"
+fi
 if [ -f benchmarks/gpu_speaker_encoder.sh ] && [ -z "${SPEAKER_ENCODER_DIR:-}" ]; then
   ( timeout 240 bash benchmarks/gpu_speaker_encoder.sh "$res/speaker_encoder_out" 2 \
       "$res/speaker_encoder" \
