@@ -42,6 +42,7 @@ from audiodiff.nets.duration import (
 )
 from audiodiff.nets.embeddings import LabelEmbedding, TimestepEmbedding, sinusoidal_embedding
 from audiodiff.nets.gated_activation_triton import gated_activation
+from audiodiff.nets.posterior_content import PosteriorContentEncoder, content_encoder_for
 from audiodiff.nets.sashimi import S4D, SaShiMi
 from audiodiff.nets.sentence_encoder import LocalSentenceEmbedder, SentenceEncoder
 from audiodiff.nets.shift_ensemble import ShiftEnsemble
@@ -79,6 +80,7 @@ __all__ = [
     "LocalSentenceEmbedder",
     "MelContentEncoder",
     "MelUpsampler",
+    "PosteriorContentEncoder",
     "ReferenceEncoder",
     "ShiftEnsemble",
     "ResBlock",
@@ -97,6 +99,7 @@ __all__ = [
     "TimestepEmbedding",
     "TokenizationError",
     "Upsample",
+    "content_encoder_for",
     "duration_loss",
     "durations_from_log",
     "durations_to_path",
