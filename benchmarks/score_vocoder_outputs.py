@@ -47,12 +47,10 @@ def unpack(run):
                 and "epoch_samples" not in m.name
             ]
             tar.extractall(target, members=members, filter="data")
-    for path in glob.glob(os.path.join(target, "**", "*.flac"), recursive=True):
-        import soundfile  # FLAC archives (benchmarks/wavs_to_flac.py): back to 16-bit wav
+    from audiodiff.audio import reencode_audio
 
-        data, rate = soundfile.read(path, dtype="int16")
-        soundfile.write(path[: -len(".flac")] + ".wav", data, rate, subtype="PCM_16")
-        os.remove(path)
+    for path in glob.glob(os.path.join(target, "**", "*.flac"), recursive=True):
+        reencode_audio(path, ".wav")  # FLAC archives (benchmarks/wavs_to_flac.py)
     systems = {}
     for folder in sorted(glob.glob(os.path.join(target, "**", "*.wav"), recursive=True)):
         systems.setdefault(os.path.basename(os.path.dirname(folder)), os.path.dirname(folder))

@@ -20,16 +20,15 @@ import glob
 import os
 import sys
 
-import soundfile
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from audiodiff.audio import reencode_audio  # noqa: E402
 
 
 def convert_folder(folder):
     """Convert all ``*.wav`` below ``folder``; returns how many were converted."""
     count = 0
     for path in sorted(glob.glob(os.path.join(folder, "**", "*.wav"), recursive=True)):
-        data, rate = soundfile.read(path, dtype="int16")
-        soundfile.write(path[: -len(".wav")] + ".flac", data, rate, subtype="PCM_16")
-        os.remove(path)
+        reencode_audio(path, ".flac")
         count += 1
     return count
 

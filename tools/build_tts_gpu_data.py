@@ -66,7 +66,7 @@ def main(argv):
     args = parse_args(argv)
     from hyperpyyaml import load_hyperpyyaml
 
-    from audiodiff.audio import read_audio, write_audio
+    from audiodiff.audio import read_audio, reencode_audio, write_audio
     from audiodiff.data import DataFolderError, compute_mel_sequences, read_manifest
     from audiodiff.data.manifest import write_manifest
 
@@ -100,7 +100,7 @@ def main(argv):
         for utt in sorted(ids[: args.held_out_utts]):
             wav, _ = read_audio(manifests["held_out"][utt]["wav"], sample_rate=rate)
             write_audio(os.path.join(out, "held_out", f"{utt}.wav"), wav, rate)
-            _to_flac(os.path.join(out, "held_out", f"{utt}.wav"))
+            reencode_audio(os.path.join(out, "held_out", f"{utt}.wav"), ".flac")
             held[utt] = manifests["held_out"][utt]
     audio_bytes = sum(os.path.getsize(os.path.join(out, "held_out", f"{u}.flac")) for u in held)
 
@@ -151,15 +151,6 @@ def main(argv):
         f"{len(speakers)} speakers, {len(subsets['valid'])} valid, {len(held)} held-out "
         f"(audio); {total / 1e6:.1f} MB"
     )
-
-
-def _to_flac(wav_path):
-    """Re-encode a 16-bit wav as FLAC beside it (about half the size), remove the wav."""
-    import soundfile
-
-    data, rate = soundfile.read(wav_path, dtype="int16")
-    soundfile.write(wav_path[: -len(".wav")] + ".flac", data, rate, subtype="PCM_16")
-    os.remove(wav_path)
 
 
 if __name__ == "__main__":

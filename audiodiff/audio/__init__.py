@@ -9,7 +9,7 @@ Pipeline: wav [batch, samples] -> ``MelSpectrogram`` -> ``amplitude_to_db`` ->
 
 from audiodiff.audio.activity import active_frames, frame_levels_db, speech_seconds, trim_silence
 from audiodiff.audio.augment import SpeedPitchAugment, pitch_shift, time_stretch
-from audiodiff.audio.io import AudioReadError, audio_info, read_audio, write_audio
+from audiodiff.audio.io import AudioReadError, audio_info, read_audio, reencode_audio, write_audio
 from audiodiff.audio.mel import (
     DEFAULT_FLOOR,
     MelSpectrogram,
@@ -54,6 +54,7 @@ __all__ = [
     "pitch_shift",
     "plot_spectrograms",
     "read_audio",
+    "reencode_audio",
     "relative_db",
     "save_spectrogram_image",
     "speech_seconds",

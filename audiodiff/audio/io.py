@@ -145,3 +145,35 @@ def write_audio(path, wav, sample_rate):
     if parent:
         os.makedirs(parent, exist_ok=True)
     soundfile.write(path, np.clip(wav, -1.0, 1.0), int(sample_rate), subtype="PCM_16")
+
+
+def reencode_audio(path, suffix):
+    """Re-encodes a 16-bit audio file losslessly in another container beside it (``".flac"``
+    to shrink a wav about 2x, ``".wav"`` to decode), removes the original, returns the new path.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        A 16-bit PCM file (wav or FLAC).
+    suffix : str
+        The new extension, ``".flac"`` or ``".wav"``.
+
+    Example
+    -------
+    >>> import tempfile, os, torch
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.wav")
+    >>> write_audio(path, 0.5 * torch.ones(100), 16000)
+    >>> flac = reencode_audio(path, ".flac")
+    >>> os.path.basename(flac), os.path.exists(path)
+    ('a.flac', False)
+    >>> wav = reencode_audio(flac, ".wav")
+    >>> round(float(read_audio(wav)[0].mean()), 3)
+    0.5
+    """
+    path = os.fspath(path)
+    data, rate = soundfile.read(path, dtype="int16")
+    out = os.path.splitext(path)[0] + suffix
+    soundfile.write(out, data, rate, subtype="PCM_16")
+    if os.path.abspath(out) != os.path.abspath(path):
+        os.remove(path)
+    return out

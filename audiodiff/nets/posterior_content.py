@@ -19,6 +19,8 @@ only raises the quietest bins, which the recogniser's own ``range_db`` clamp mos
 import torch
 from torch import nn
 
+from audiodiff.nets.content_encoder import MelContentEncoder
+
 
 class FrozenParts:
     """Modules held outside an owner's module tree: not parameters, not in its
@@ -231,8 +233,6 @@ def content_encoder_for(
     ...
     ValueError: content_encoder_kind posteriors needs --content_recognizer_folder ...
     """
-    from audiodiff.nets.content_encoder import MelContentEncoder
-
     if kind == "mel":
         return MelContentEncoder(
             n_mels=n_mels,
